@@ -1,0 +1,53 @@
+"""ecskit: ECS on AWS CDK v2 (constructs) plus a boto3 runtime CLI (``constructs_lib.runtime``).
+
+The constructs are exported lazily so that ``import constructs_lib.runtime`` (the CLI) never
+loads ``aws_cdk``/jsii. ``from constructs_lib import Network`` imports the CDK only then.
+The constructs need the ``cdk`` extra: ``pip install "ecskit[cdk]"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public name -> submodule that defines it. Keep in step with ``__all__`` (tested).
+_EXPORTS: dict[str, str] = {
+    "EcskitValidationError": "constructs_lib.errors",
+    "Network": "constructs_lib.network",
+    "InterfaceEndpoint": "constructs_lib.network",
+    "ImageRepository": "constructs_lib.image_repository",
+    "ComputeCluster": "constructs_lib.cluster",
+    "Ec2Capacity": "constructs_lib.cluster",
+    "MachineImageKind": "constructs_lib.cluster",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from constructs_lib.cluster import ComputeCluster, Ec2Capacity, MachineImageKind
+    from constructs_lib.errors import EcskitValidationError
+    from constructs_lib.image_repository import ImageRepository
+    from constructs_lib.network import InterfaceEndpoint, Network
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+        if exc.name and exc.name.split(".")[0] in {"aws_cdk", "constructs"}:
+            raise ImportError(
+                f"constructs_lib.{name} needs the CDK libraries: pip install 'ecskit[cdk]'"
+            ) from exc
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
