@@ -23,7 +23,16 @@ _EXPORTS: dict[str, str] = {
     "MachineImageKind": "constructs_lib.cluster",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "ComputeCluster",
+    "Ec2Capacity",
+    "EcskitValidationError",
+    "ImageRepository",
+    "InterfaceEndpoint",
+    "MachineImageKind",
+    "Network",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from constructs_lib.cluster import ComputeCluster, Ec2Capacity, MachineImageKind

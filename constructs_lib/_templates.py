@@ -25,7 +25,7 @@ def template_dir() -> Path:
 
 @cache
 def _environment() -> Any:
-    import jinja2  # imported on first render: keeps CLI start-up light
+    import jinja2  # noqa: PLC0415 - imported on first render: keeps CLI start-up light
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
@@ -33,7 +33,7 @@ def _environment() -> Any:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - shell scripts and Markdown, not HTML
+        autoescape=False,
     )
 
 

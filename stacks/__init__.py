@@ -1,0 +1,1 @@
+"""The ecskit app's stacks and its typed per-environment configuration."""

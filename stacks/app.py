@@ -1,0 +1,112 @@
+"""Builds the ecskit CDK app for one environment; ``app.py`` is a thin wrapper around :func:`main`.
+
+Context comes from ``cdk.json`` (read here too, so ``python app.py`` and the tests see what
+``cdk synth`` sees), overlaid by what the CDK CLI passes (``-c env=prod``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from stacks.config import (
+    CONTEXT_KEY,
+    ENV_CONTEXT_KEY,
+    AppConfig,
+    ConfigError,
+    EnvironmentConfig,
+    load_config,
+    select_environment,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_context(root: Path = ROOT) -> dict[str, Any]:
+    """The context of ``cdk.json`` plus the committed ``cdk.context.json`` (if any)."""
+    context: dict[str, Any] = {}
+    for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
+        path = root / name
+        if path.exists():
+            data = json.loads(path.read_text())
+            context.update(data.get(key, {}) if key else data)
+    return context
+
+
+def stack_name(config: AppConfig, env_name: str, kind: str) -> str:
+    """``<App>-<env>-<Kind>``, e.g. ``ecskit-dev-Network``: a public contract, do not rename."""
+    return f"{config.app}-{env_name}-{kind}"
+
+
+def build_app(
+    context: Mapping[str, Any] | None = None, *, outdir: str | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Validate the configuration, then build the app's stacks for the selected environment.
+
+    ``context`` overrides the project context (tests pass ``{"env": "prod"}``). Returns the
+    ``cdk.App`` and its stacks by kind (``network``, ``platform``). Raises
+    :class:`ConfigError` before importing or touching any CDK construct.
+    """
+    merged = {**project_context(), **(context or {})}
+    # The CLI passes -c values as CDK_CONTEXT_JSON; read env from it before building anything.
+    cli_context = _cli_context()
+    config = load_config(cli_context.get(CONTEXT_KEY, merged.get(CONTEXT_KEY)))
+    env_name, env_config = select_environment(
+        config, cli_context.get(ENV_CONTEXT_KEY, merged.get(ENV_CONTEXT_KEY))
+    )
+    import aws_cdk as cdk  # noqa: PLC0415 - after validation: bad config never boots jsii
+
+    from stacks.platform import NetworkStack, PlatformStack  # noqa: PLC0415
+
+    app = cdk.App(context=merged, outdir=outdir)
+    env = cdk.Environment(account=env_config.account, region=env_config.region)
+    tags = _tags(config, env_name, env_config)
+    network = NetworkStack(
+        app,
+        stack_name(config, env_name, "Network"),
+        config=env_config,
+        env=env,
+        description=f"{config.app} {env_name}: VPC",
+    )
+    platform = PlatformStack(
+        app,
+        stack_name(config, env_name, "Platform"),
+        config=env_config,
+        network=network.network,
+        env=env,
+        description=f"{config.app} {env_name}: ECR repository and ECS cluster",
+    )
+    stacks: dict[str, Any] = {"network": network, "platform": platform}
+    for stack in stacks.values():
+        for key, value in tags.items():
+            cdk.Tags.of(stack).add(key, value)
+    return app, stacks
+
+
+def _tags(config: AppConfig, env_name: str, env_config: EnvironmentConfig) -> dict[str, str]:
+    return {
+        "project": config.app,
+        "environment": env_name,
+        "owner": config.owner,
+        **env_config.tags,
+    }
+
+
+def _cli_context() -> dict[str, Any]:
+    raw = os.environ.get("CDK_CONTEXT_JSON")
+    return json.loads(raw) if raw else {}
+
+
+def main() -> int:
+    """``python app.py``: synthesize into ``cdk.out`` (or the CLI's ``CDK_OUTDIR``)."""
+    try:
+        app, _ = build_app(outdir=None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out"))
+    except ConfigError as exc:
+        print(f"ecskit: {exc}", file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
