@@ -47,3 +47,16 @@ def test_cli_help_does_not_import_boto3() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("run", "rollout", "status", "logs", "rollback"):
         assert command in result.stdout
+
+
+def test_sigterm_is_handled_like_ctrl_c() -> None:
+    """A CI cancel (SIGTERM) must reach the same path as Ctrl-C: KeyboardInterrupt, exit 130."""
+    code = (
+        "import os, signal; from constructs_lib.runtime.cli import treat_sigterm_as_interrupt; "
+        "treat_sigterm_as_interrupt()\n"
+        "try:\n    os.kill(os.getpid(), signal.SIGTERM); import time; time.sleep(5)\n"
+        "except KeyboardInterrupt:\n    print('interrupted')"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "interrupted"

@@ -2,8 +2,8 @@
 
 The clients are created once (:func:`make_clients`) and passed to the command functions. Every
 API call of those clients first takes a token from one shared :class:`TokenBucket` (a
-``before-call`` hook), so a rollout watching many services cannot burst past the account's
-ECS quota; throttling that still happens is retried by botocore's ``standard`` retry mode.
+``provide-client-params`` hook), so a rollout watching many services cannot burst past the
+account's ECS quota; throttling that still happens is retried by botocore's ``standard`` retry mode.
 
 Quota assumption: ECS documents token buckets per action group (e.g. cluster reads: 50 burst);
 for service/task reads (``DescribeServices``, ``DescribeTasks``) we assume 100 burst / 20 per
@@ -50,6 +50,9 @@ DESCRIBE_ALARMS_BATCH = 100
 
 T = TypeVar("T")
 
+_TOKEN_TOLERANCE = 1e-6
+"""A token counts as whole within this (float rounding of the refill arithmetic)."""
+
 
 class Clock(Protocol):
     """Monotonic time and sleep; inject a fake one to run waits without real time."""
@@ -92,19 +95,29 @@ class TokenBucket:
     _updated: float = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.capacity < 1 or self.refill_per_second <= 0:
+            raise ValueError(
+                f"TokenBucket needs capacity >= 1 and refill_per_second > 0, got "
+                f"{self.capacity:g} and {self.refill_per_second:g}"
+            )
         self._tokens = self.capacity
         self._updated = self.clock.now()
 
     def acquire(self, operation: str = "") -> None:
-        """Take one token, sleeping on the injected clock until one is available."""
+        """Take one token, sleeping on the injected clock until one is available.
+
+        Token counts are floats: after sleeping exactly until the next token, the refill can
+        come out a hair below 1 (0.19999999999999996 s x 5/s). Without the tolerance the next
+        sleep would be ~1e-17 s, which does not move a clock, and the loop would never end.
+        """
         while True:
             now = self.clock.now()
             self._tokens = min(
                 self.capacity, self._tokens + (now - self._updated) * self.refill_per_second
             )
             self._updated = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= 1.0 - _TOKEN_TOLERANCE:
+                self._tokens = max(0.0, self._tokens - 1.0)
                 self.calls[operation] += 1
                 return
             self.clock.sleep((1.0 - self._tokens) / self.refill_per_second)
@@ -115,7 +128,10 @@ class TokenBucket:
         return sum(self.calls.values())
 
     def before_call_hook(self, model: Any, **_: Any) -> None:
-        """botocore ``before-call`` handler: one token per API call (retries are botocore's)."""
+        """botocore ``provide-client-params`` handler: one token per API call.
+
+        Retries of a call are botocore's (``standard`` mode) and take no extra token.
+        """
         self.acquire(str(getattr(model, "name", "")))
 
 
@@ -149,7 +165,11 @@ def make_clients(
     # Lazy: importing boto3 costs ~0.2 s, and `ecskit --help` must not pay it.
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
-    from botocore.exceptions import NoRegionError, ProfileNotFound  # noqa: PLC0415
+    from botocore.exceptions import (  # noqa: PLC0415
+        InvalidRegionError,
+        NoRegionError,
+        ProfileNotFound,
+    )
 
     from constructs_lib import __version__  # noqa: PLC0415 - keeps the import graph acyclic
 
@@ -173,14 +193,25 @@ def make_clients(
         raise UsageError(
             "--region: no AWS region configured; pass --region or set AWS_DEFAULT_REGION"
         ) from None
+    except InvalidRegionError:
+        raise UsageError(
+            f"--region {region!r}: not a region name; pass one such as eu-west-1"
+        ) from None
+    except ValueError as exc:  # botocore: "Invalid endpoint: localhost:4566"
+        if endpoint_url and "endpoint" in str(exc).lower():
+            raise UsageError(
+                f"--endpoint-url {endpoint_url!r}: not a URL; give scheme and host, "
+                "e.g. http://localhost:4566"
+            ) from None
+        raise
     for client in (ecs, logs, cloudwatch):
-        # botocore runs handlers of the most specific event name first, so the limiter is
-        # registered per operation: it then sees every call, even ones a hook answers.
+        # ``provide-client-params`` is emitted to every handler (``emit``, not
+        # ``emit_until_response``) once per API call and before ``before-call``, whose hooks
+        # may answer a call: one handler per client sees every call, each page included.
         service_id = client.meta.service_model.service_id.hyphenize()
-        for operation in client.meta.service_model.operation_names:
-            client.meta.events.register_first(
-                f"before-call.{service_id}.{operation}", bucket.before_call_hook
-            )
+        client.meta.events.register_first(
+            f"provide-client-params.{service_id}", bucket.before_call_hook
+        )
     return Clients(ecs=ecs, logs=logs, cloudwatch=cloudwatch, limiter=bucket)
 
 

@@ -16,6 +16,7 @@ from constructs_lib.runtime.run import TaskResult
 from constructs_lib.runtime.status import ServiceStatus
 
 __all__ = [
+    "error_json",
     "format_log_event",
     "format_rollback",
     "format_rollout",
@@ -42,8 +43,19 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(command: str, result: Any) -> str:
-    """One JSON document: ``{"command": ..., "result": ...}``."""
-    return json.dumps({"command": command, "result": _plain(result)}, indent=2, sort_keys=True)
+    """One JSON document: ``{"command": ..., "result": ...}`` (odd values as strings)."""
+    return json.dumps(
+        {"command": command, "result": _plain(result)}, indent=2, sort_keys=True, default=str
+    )
+
+
+def error_json(command: str, message: str, exit_code: int) -> str:
+    """The ``--json`` document of a command that failed before it had a result."""
+    return json.dumps(
+        {"command": command, "error": {"message": message, "exit_code": exit_code}},
+        indent=2,
+        sort_keys=True,
+    )
 
 
 def format_log_event(event: LogEvent, *, with_container: bool = False) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "LogsOptions",
     "fetch_logs",
     "follow_logs",
+    "iter_new_events",
     "log_targets",
     "parse_duration",
     "read_new_events",
@@ -64,10 +65,16 @@ class LogEvent:
 
 @dataclass
 class LogCursor:
-    """Where reading one stream stopped: pass it again to get only the newer events."""
+    """Where reading one stream stopped: pass it again to get only the newer events.
+
+    ``next_token`` is the GetLogEvents token of the current page (``None``: the stream's
+    head), ``skip`` how many of that page's events were handed out already, ``lines`` how
+    many events were handed out in all.
+    """
 
     target: LogTarget
     next_token: str | None = None
+    skip: int = 0
     lines: int = 0
 
 
@@ -126,15 +133,17 @@ def log_targets(
     return targets
 
 
-def read_new_events(
+def iter_new_events(
     logs: CloudWatchLogsClient, cursor: LogCursor, *, page_size: int | None = None
-) -> list[LogEvent]:
-    """Read every event after ``cursor`` to the current end of its stream, advancing it.
+) -> Iterator[LogEvent]:
+    """Yield every event after ``cursor`` to the current end of its stream, advancing it.
 
-    Pages with ``GetLogEvents(startFromHead=True)`` until ``nextForwardToken`` repeats. A
-    stream that does not exist yet returns no events (the task may not have logged yet).
+    Pages with ``GetLogEvents(startFromHead=True)`` until ``nextForwardToken`` repeats. The
+    cursor moves with every event handed out, so when a read fails or the consumer stops
+    (an error, Ctrl-C) part way through a page, the next call resumes right after the last
+    event handed out: nothing is lost or repeated. A stream that does not exist yet yields
+    nothing (the task may not have logged yet).
     """
-    events: list[LogEvent] = []
     while True:
         kwargs: dict[str, Any] = {
             "logGroupName": cursor.target.group,
@@ -149,28 +158,46 @@ def read_new_events(
             response = logs.get_log_events(**kwargs)
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
-                return events
+                return
             raise
-        for raw in response.get("events", []):
-            events.append(
-                LogEvent(
-                    timestamp=int(raw.get("timestamp", 0)),
-                    message=str(raw.get("message", "")),
-                    container=cursor.target.container,
-                    stream=cursor.target.stream,
-                )
+        page = response.get("events", [])
+        for index in range(cursor.skip, len(page)):
+            raw = page[index]
+            cursor.skip = index + 1
+            cursor.lines += 1
+            yield LogEvent(
+                timestamp=int(raw.get("timestamp", 0)),
+                message=str(raw.get("message", "")),
+                container=cursor.target.container,
+                stream=cursor.target.stream,
             )
         token = response.get("nextForwardToken")
         if token is None or token == cursor.next_token:
-            cursor.lines += len(events)
-            return events
+            return  # the end: the same token again returns this page's events plus new ones
         cursor.next_token = token
+        cursor.skip = 0
+
+
+def read_new_events(
+    logs: CloudWatchLogsClient, cursor: LogCursor, *, page_size: int | None = None
+) -> list[LogEvent]:
+    """:func:`iter_new_events` as a list: every event after ``cursor``, advancing it."""
+    return list(iter_new_events(logs, cursor, page_size=page_size))
 
 
 def _task_targets(
-    clients: Clients, cluster: str, task_ids: Sequence[str], container: str | None
+    clients: Clients,
+    cluster: str,
+    task_ids: Sequence[str],
+    container: str | None,
+    *,
+    strict: bool = True,
 ) -> tuple[list[LogTarget], dict[str, str]]:
-    """Log targets of the given tasks and their ``lastStatus`` by task id."""
+    """Log targets of the given tasks and their ``lastStatus`` by task id.
+
+    ``strict``: a task ECS does not know is an error (``--task``); otherwise (a service's
+    tasks, listed a moment ago) it is skipped: stopped tasks expire.
+    """
     targets: list[LogTarget] = []
     statuses: dict[str, str] = {}
     definitions: dict[str, Mapping[str, Any]] = {}
@@ -193,7 +220,7 @@ def _task_targets(
             statuses[task_id] = task.get("lastStatus", "")
             wanted = [container] if container else None
             targets.extend(log_targets(definitions[arn], task_id, containers=wanted))
-        for failure in response.get("failures", []):
+        for failure in response.get("failures", []) if strict else ():
             raise NotFoundError(
                 f"--task {failure.get('arn', '?')!r}: {failure.get('reason', 'not found')}; "
                 "check the task id and --cluster"
@@ -204,13 +231,21 @@ def _task_targets(
 def _service_task_ids(clients: Clients, cluster: str, service: str) -> list[str]:
     ids: list[str] = []
     for desired in ("RUNNING", "STOPPED"):
-        kwargs: dict[str, Any] = {
-            "cluster": cluster,
-            "serviceName": service,
-            "desiredStatus": desired,
-        }
+        token: str | None = None
         try:
-            response = clients.ecs.list_tasks(**kwargs)
+            while True:  # ListTasks pages hold at most 100 tasks; the last has no nextToken
+                kwargs: dict[str, Any] = {
+                    "cluster": cluster,
+                    "serviceName": service,
+                    "desiredStatus": desired,
+                }
+                if token:
+                    kwargs["nextToken"] = token
+                response = clients.ecs.list_tasks(**kwargs)
+                ids.extend(arn.rsplit("/", 1)[-1] for arn in response.get("taskArns", []))
+                token = response.get("nextToken")
+                if not token:
+                    break
         except Exception as exc:
             if error_code(exc) == "ClusterNotFoundException":
                 raise NotFoundError(
@@ -221,14 +256,60 @@ def _service_task_ids(clients: Clients, cluster: str, service: str) -> list[str]
                     f"SERVICE {service!r}: no such service in cluster {cluster!r}"
                 ) from None
             raise
-        ids.extend(arn.rsplit("/", 1)[-1] for arn in response.get("taskArns", []))
-    return ids
+    return list(dict.fromkeys(ids))
+
+
+_FOLLOW_OVERLAP_MS = 60_000
+"""``follow`` re-reads this much before the newest event seen: CloudWatch may ingest an event
+later than one with a newer timestamp (several streams, agent buffering). Events are
+de-duplicated by id, so the overlap costs reads, never repeated lines."""
 
 
 @dataclass
 class _FilterState:
     start_ms: int
-    seen: set[str] = field(default_factory=set)
+    seen: dict[str, int] = field(default_factory=dict)  # event id -> timestamp
+    newest_ms: int = 0
+
+    def advance(self) -> None:
+        """Move ``start_ms`` up to the overlap window and forget ids older than it."""
+        floor = self.newest_ms - _FOLLOW_OVERLAP_MS
+        if floor > self.start_ms:
+            self.start_ms = floor
+            self.seen = {k: t for k, t in self.seen.items() if t >= floor}
+
+
+def _filter_pages(
+    clients: Clients, group: str, names: Sequence[str], start_ms: int
+) -> Iterator[Mapping[str, Any]]:
+    """Raw events of ``names`` in ``group`` from ``start_ms``, following ``nextToken``.
+
+    ``FilterLogEvents`` fails with ResourceNotFoundException when any one of several named
+    streams does not exist yet (a task that has not logged): then each stream is read alone,
+    and a missing stream (or group) yields nothing.
+    """
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamNames": list(names),
+            "startTime": start_ms,
+        }
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            response = clients.logs.filter_log_events(**kwargs)
+        except Exception as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            if len(names) > 1 and token is None:
+                for name in names:
+                    yield from _filter_pages(clients, group, [name], start_ms)
+            return
+        yield from response.get("events", [])
+        token = response.get("nextToken")
+        if not token:
+            return
 
 
 def _filter_events(
@@ -242,39 +323,23 @@ def _filter_events(
     out: list[LogEvent] = []
     for group, streams in groups.items():
         for names in batched(streams, _FILTER_STREAMS_MAX):
-            token: str | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "logGroupName": group,
-                    "logStreamNames": names,
-                    "startTime": state.start_ms,
-                }
-                if token:
-                    kwargs["nextToken"] = token
-                try:
-                    response = clients.logs.filter_log_events(**kwargs)
-                except Exception as exc:
-                    if error_code(exc) == "ResourceNotFoundException":
-                        break
-                    raise
-                for raw in response.get("events", []):
-                    event_id = str(raw.get("eventId", ""))
-                    if event_id in state.seen:
-                        continue
-                    state.seen.add(event_id)
-                    stream = str(raw.get("logStreamName", ""))
-                    target = by_stream.get(stream)
-                    out.append(
-                        LogEvent(
-                            timestamp=int(raw.get("timestamp", 0)),
-                            message=str(raw.get("message", "")),
-                            container=target.container if target else "",
-                            stream=stream,
-                        )
+            for raw in _filter_pages(clients, group, names, state.start_ms):
+                event_id = str(raw.get("eventId", ""))
+                timestamp = int(raw.get("timestamp", 0))
+                if event_id in state.seen:
+                    continue
+                state.seen[event_id] = timestamp
+                state.newest_ms = max(state.newest_ms, timestamp)
+                stream = str(raw.get("logStreamName", ""))
+                target = by_stream.get(stream)
+                out.append(
+                    LogEvent(
+                        timestamp=timestamp,
+                        message=str(raw.get("message", "")),
+                        container=target.container if target else "",
+                        stream=stream,
                     )
-                token = response.get("nextToken")
-                if not token:
-                    break
+                )
     out.sort(key=lambda e: e.timestamp)
     return out
 
@@ -299,21 +364,27 @@ def follow_logs(
     clock: Clock | None = None,
     now_ms: Callable[[], int] | None = None,
 ) -> int:
-    """Print events as they arrive; returns the number of events delivered.
+    """Deliver events as they arrive; returns the number of events delivered.
 
     Runs until ``KeyboardInterrupt`` (propagated to the caller), or for ``--task`` until the
-    task has stopped and its logs are drained.
+    task has stopped and a later read found nothing new (its last lines drained). Each poll
+    reads from shortly before the newest event seen, not from ``since_seconds`` again.
     """
     clock = clock or SystemClock()
     state = _FilterState(start_ms=_since_ms(options, now_ms))
     count = 0
+    stopped_polls = 0
     while True:
         targets, statuses = _resolve_targets(clients, options)
-        for event in _filter_events(clients, targets, state):
+        events = _filter_events(clients, targets, state)
+        for event in events:
             on_event(event)
             count += 1
+        state.advance()
         if options.task and statuses and all(s == "STOPPED" for s in statuses.values()):
-            return count
+            stopped_polls += 1
+            if stopped_polls > 1 and not events:
+                return count
         clock.sleep(options.poll_interval)
 
 
@@ -335,4 +406,4 @@ def _resolve_targets(
     ids = _service_task_ids(clients, options.cluster, options.service)
     if not ids:
         return [], {}
-    return _task_targets(clients, options.cluster, ids, options.container)
+    return _task_targets(clients, options.cluster, ids, options.container, strict=False)

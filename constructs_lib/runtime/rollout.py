@@ -15,8 +15,9 @@ A service is watched through the deployment that was PRIMARY at the first poll
 * timeout: exit 124 (with the stopped tasks' reasons of services that had failed tasks).
 
 Polling: ``DescribeServices`` for the unfinished services in batches of 10 each cycle;
-``DescribeServiceDeployments`` (batches of 20) only for services with deployment alarms or
-with a suspicious change (new failed tasks, a new PRIMARY deployment). The interval is
+``DescribeServiceDeployments`` (batches of 20) at the first poll (a rollback may already be
+under way), then only for services with deployment alarms or with a suspicious change (new
+failed tasks, a new PRIMARY deployment). The interval is
 ``min_interval`` after a change and grows x1.5 per steady cycle up to ``max_interval``, but
 never below ``seconds_per_call`` x the calls of one cycle, so the total rate stays bounded
 however many services are watched (50 services: 5 calls per 4.5 s, about 1.3 calls per
@@ -128,6 +129,7 @@ class RolloutResult:
 
 @dataclass
 class _Watch:
+    seen: bool = False
     deployment_id: str | None = None
     service_deployment_arn: str | None = None
     failed_tasks: int = 0
@@ -146,8 +148,12 @@ def evaluate_service(  # noqa: PLR0911 - one return per documented outcome
 ) -> tuple[ServiceRollout, bool]:
     """Classify one ``DescribeServices`` entry (pure). Returns the state and "suspicious".
 
-    Suspicious means: worth a ``DescribeServiceDeployments`` call this cycle.
+    Suspicious means: worth a ``DescribeServiceDeployments`` call this cycle. The first look
+    at a service always is: its deployment may be rolling back already when the watch starts
+    (the PRIMARY deployment is then the rollback's, and would look like a healthy rollout).
     """
+    first_look = not watch.seen
+    watch.seen = True
     name = str(service.get("serviceName", ""))
     deployments: Sequence[Mapping[str, Any]] = service.get("deployments") or []
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
@@ -184,7 +190,7 @@ def evaluate_service(  # noqa: PLR0911 - one return per documented outcome
             reason=f"deployment {watch.deployment_id} is gone (now {other})",
         ), True
     rollout_state = watched.get("rolloutState")
-    suspicious = base.failed_tasks > watch.failed_tasks or watch.alarms_enabled
+    suspicious = first_look or base.failed_tasks > watch.failed_tasks or watch.alarms_enabled
     watch.failed_tasks = base.failed_tasks
     if rollout_state == "FAILED":
         return replace(
@@ -203,9 +209,9 @@ def evaluate_service(  # noqa: PLR0911 - one return per documented outcome
             ),
         ), True
     if rollout_state == "COMPLETED":
-        return replace(base, state="COMPLETED"), False
+        return replace(base, state="COMPLETED"), first_look
     if rollout_state is None and len(deployments) == 1 and base.running == base.desired:
-        return replace(base, state="COMPLETED"), False
+        return replace(base, state="COMPLETED"), first_look
     return base, suspicious
 
 
@@ -289,13 +295,22 @@ def _describe_service_deployments(clients: Clients, arns: Sequence[str]) -> dict
 def stopped_task_reasons(
     clients: Clients, cluster: str, service: str, deployment_id: str | None, limit: int
 ) -> tuple[str, ...]:
-    """Reasons of the service's most recently stopped tasks (preferring the deployment's)."""
-    arns = clients.ecs.list_tasks(
-        cluster=cluster, serviceName=service, desiredStatus="STOPPED", maxResults=100
-    ).get("taskArns", [])
-    tasks: list[Mapping[str, Any]] = []
-    for batch in batched(list(arns), DESCRIBE_TASKS_BATCH):
-        tasks.extend(clients.ecs.describe_tasks(cluster=cluster, tasks=batch).get("tasks", []))
+    """Reasons of the service's most recently stopped tasks (preferring the deployment's).
+
+    Best effort: an AWS error here becomes the one reason, so the failure report that needs
+    these reasons is still printed.
+    """
+    try:
+        arns = clients.ecs.list_tasks(
+            cluster=cluster, serviceName=service, desiredStatus="STOPPED", maxResults=100
+        ).get("taskArns", [])
+        tasks: list[Mapping[str, Any]] = []
+        for batch in batched(list(arns), DESCRIBE_TASKS_BATCH):
+            tasks.extend(clients.ecs.describe_tasks(cluster=cluster, tasks=batch).get("tasks", []))
+    except Exception as exc:
+        if not error_code(exc):
+            raise
+        return (f"(stopped tasks unavailable: {error_code(exc)})",)
     mine = [t for t in tasks if deployment_id and t.get("startedBy") == deployment_id] or tasks
     mine.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
     reasons: list[str] = []
@@ -327,7 +342,8 @@ def watch_rollout(
     on_progress: Callable[[str], None] | None = None,
 ) -> RolloutResult:
     """Wait until every service's current deployment completed; stop at the first failure."""
-    names = tuple(dict.fromkeys(options.services))
+    # ECS answers with names; an ARN's last part is the name (``service/[cluster/]name``).
+    names = tuple(dict.fromkeys(s.rsplit("/", 1)[-1] for s in options.services if s))
     if not names:
         raise UsageError("SERVICE: name at least one service, e.g. ecskit rollout --cluster C web")
     if options.timeout <= 0:
@@ -363,11 +379,8 @@ def watch_rollout(
         deep: list[str] = []
         for service in services:
             name = str(service.get("serviceName"))
-            if name not in watches:  # an ARN was given: key by the name ECS returns
-                key = next((n for n in pending if n.endswith(name) or name in n), name)
-                watches[name] = watches.pop(key, _Watch())
-                names = tuple(name if n == key else n for n in names)
-                pending = [name if n == key else n for n in pending]
+            if name not in watches:  # not asked for (ECS answers with the names asked)
+                continue
             watch = watches[name]
             state, suspicious = evaluate_service(service, watch)
             fingerprint = (

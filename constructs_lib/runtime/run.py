@@ -14,14 +14,15 @@ Exit codes (a public interface, pipelines script against them):
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from constructs_lib.runtime.aws import Clients, Clock, SystemClock, error_code
 from constructs_lib.runtime.errors import NotFoundError, UsageError
-from constructs_lib.runtime.logs import LogCursor, LogEvent, log_targets, read_new_events
+from constructs_lib.runtime.logs import LogCursor, LogEvent, iter_new_events, log_targets
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -42,6 +43,7 @@ EXIT_NO_EXIT_CODE = 1
 """The task ran but ECS reports no exit code for the watched container (e.g. host lost)."""
 
 _STARTED_STATES = {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
+_FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class RunOptions:
     * ``keep_running`` [False]: on timeout or Ctrl-C leave the task running.
     * ``min_poll_interval`` / ``max_poll_interval`` [2 s / 10 s]: poll DescribeTasks every
       ``min`` while the task changes, backing off x1.5 to ``max`` while it is steady.
-    * ``drain_grace`` [3 s]: after the task stops, wait this long and read the logs once
-      more (CloudWatch ingestion lags a few seconds).
+    * ``drain_grace`` [3 s]: after the task stops, wait this long and read the logs again,
+      and again while a read still finds new lines (CloudWatch ingestion lags a few seconds),
+      for at most ``drain_max`` [30 s].
     * ``stop_wait`` [120 s]: after a timeout, how long to wait for the stopped task.
     * ``log_page_size`` [service default, 10,000 events]: GetLogEvents ``limit``.
     """
@@ -86,6 +89,7 @@ class RunOptions:
     min_poll_interval: float = 2.0
     max_poll_interval: float = 10.0
     drain_grace: float = 3.0
+    drain_max: float = 30.0
     stop_wait: float = 120.0
     log_page_size: int | None = None
     started_by: str = "ecskit"
@@ -174,13 +178,17 @@ class _Run:
     task: Mapping[str, Any] = field(default_factory=dict)
     started: float = 0.0
 
-    def pump_logs(self) -> None:
+    def pump_logs(self) -> int:
+        """Deliver the watched stream's new lines; returns how many."""
         if self.cursor is None:
-            return
-        for event in read_new_events(
+            return 0
+        count = 0
+        for event in iter_new_events(
             self.clients.logs, self.cursor, page_size=self.options.log_page_size
         ):
             self.on_log(event)
+            count += 1
+        return count
 
     def describe(self) -> Mapping[str, Any]:
         response = self.clients.ecs.describe_tasks(
@@ -282,8 +290,30 @@ def build_run_task_request(
         request["capacityProviderStrategy"] = service["capacityProviderStrategy"]
     elif service.get("launchType"):
         request["launchType"] = service["launchType"]
-    if service.get("platformVersion") and request.get("launchType", "FARGATE") == "FARGATE":
+    providers = {p.get("capacityProvider") for p in request.get("capacityProviderStrategy", [])}
+    on_fargate = request.get("launchType") == "FARGATE" or (
+        "launchType" not in request and bool(providers) and providers <= _FARGATE_PROVIDERS
+    )
+    if service.get("platformVersion") and on_fargate:
         request["platformVersion"] = service["platformVersion"]
+
+    mode = task_definition.get("networkMode")  # None: not reported; RunTask decides
+    flags = [
+        flag
+        for flag, given in (
+            ("--subnets", options.subnets),
+            ("--security-groups", options.security_groups),
+            ("--assign-public-ip", options.assign_public_ip is not None),
+        )
+        if given
+    ]
+    if mode and mode != "awsvpc":
+        if flags:
+            raise UsageError(
+                f"{flags[0]}: task definition {options.task_definition!r} uses the {mode!r} "
+                f"network mode, and {', '.join(flags)} apply only to awsvpc; drop them"
+            )
+        return _with_overrides(request, options, container)  # the service's awsvpc: not ours
 
     network = dict((service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {})
     if options.subnets:
@@ -299,12 +329,15 @@ def build_run_task_request(
                 "--service supplies them"
             )
         request["networkConfiguration"] = {"awsvpcConfiguration": network}
-    elif task_definition.get("networkMode") == "awsvpc":
+    elif mode == "awsvpc":
         raise UsageError(
             f"--subnets: task definition {options.task_definition!r} uses the awsvpc network "
             "mode; pass --subnets and --security-groups, or --service to copy them"
         )
+    return _with_overrides(request, options, container)
 
+
+def _with_overrides(request: dict[str, Any], options: RunOptions, container: str) -> dict[str, Any]:
     override: dict[str, Any] = {}
     if options.command:
         override["command"] = list(options.command)
@@ -415,57 +448,79 @@ def run_task(
     run.task = tasks[0]
     run.task_arn = str(tasks[0].get("taskArn", ""))
     task_id = run.task_arn.rsplit("/", 1)[-1]
-    run.on_progress(f"started task {task_id} ({run.task_definition_arn.rsplit('/', 1)[-1]})")
-    if options.logs:
-        targets = log_targets(task_definition, task_id, containers=[run.container])
-        if targets:
-            run.cursor = LogCursor(targets[0])
-        else:
-            run.on_progress(
-                f"no logs: container {run.container!r} has no awslogs driver with a stream prefix"
-            )
-    if not options.wait:
-        return result(0, "started", f"started task {task_id} (not waiting: --no-wait)")
-    return _wait(run, result)
+    try:  # from here on the task exists: Ctrl-C must stop it
+        run.on_progress(f"started task {task_id} ({run.task_definition_arn.rsplit('/', 1)[-1]})")
+        if options.logs:
+            targets = log_targets(task_definition, task_id, containers=[run.container])
+            if targets:
+                run.cursor = LogCursor(targets[0])
+            else:
+                run.on_progress(
+                    f"no logs: container {run.container!r} has no awslogs driver with a "
+                    "stream prefix"
+                )
+        if not options.wait:
+            return result(0, "started", f"started task {task_id} (not waiting: --no-wait)")
+        stopped = _wait(run)
+    except KeyboardInterrupt:
+        return _interrupted(run, result)
+    return _stopped(run, result) if stopped else _timed_out(run, result)
 
 
-def _wait(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
+def _stopped(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
+    """The task stopped by itself: drain its last lines, then report its exit code."""
+    try:
+        _final_drain(run)
+    except KeyboardInterrupt:  # the task has stopped already: nothing to stop
+        outcome = _exited(run, result)
+        return replace(
+            outcome,
+            exit_code=EXIT_INTERRUPTED,
+            outcome="interrupted",
+            message=f"interrupted while reading the last log lines; {outcome.message}",
+        )
+    return _exited(run, result)
+
+
+def _wait(run: _Run) -> bool:
+    """Poll until the task has stopped (True) or the timeout passed (False)."""
     options = run.options
     deadline = run.started + options.timeout if options.timeout else None
     interval = options.min_poll_interval
     last_status = ""
-    try:
-        while True:
-            task = run.describe()
-            status = str(task.get("lastStatus", ""))
-            if status != last_status:
-                run.on_progress(f"task {status.lower()}")
-                last_status = status
-                interval = options.min_poll_interval
-            else:
-                interval = min(interval * 1.5, options.max_poll_interval)
-            if status in _STARTED_STATES:
-                run.pump_logs()
-            if status == "STOPPED":
-                break
-            now = run.clock.now()
-            if deadline is not None and now >= deadline:
-                return _timed_out(run, result)
-            pause = interval if deadline is None else min(interval, deadline - now)
-            run.clock.sleep(pause)
-    except KeyboardInterrupt:
-        return _interrupted(run, result)
-    _final_drain(run)
-    return _exited(run, result)
+    while True:
+        task = run.describe()
+        status = str(task.get("lastStatus", ""))
+        if status != last_status:
+            run.on_progress(f"task {status.lower()}")
+            last_status = status
+            interval = options.min_poll_interval
+        else:
+            interval = min(interval * 1.5, options.max_poll_interval)
+        if status in _STARTED_STATES:
+            run.pump_logs()
+        if status == "STOPPED":
+            return True
+        now = run.clock.now()
+        if deadline is not None and now >= deadline:
+            return False
+        pause = interval if deadline is None else min(interval, deadline - now)
+        run.clock.sleep(pause)
 
 
 def _final_drain(run: _Run) -> None:
+    """Read the stream to its end, then again after ``drain_grace`` while lines still come."""
     if run.cursor is None:
         return
-    run.pump_logs()
-    if run.task.get("startedAt") is not None or run.cursor.lines:
+    new = run.pump_logs()
+    if run.task.get("startedAt") is None and not run.cursor.lines:
+        return  # never ran: there is nothing to wait for
+    give_up = run.clock.now() + run.options.drain_max
+    while True:
         run.clock.sleep(run.options.drain_grace)
-        run.pump_logs()
+        new = run.pump_logs()
+        if not new or run.clock.now() >= give_up:
+            return
 
 
 def _exited(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
@@ -507,12 +562,13 @@ def _timed_out(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
     options = run.options
     message = f"timed out after {options.timeout:g}s"
     if options.keep_running:
-        run.pump_logs()
+        with contextlib.suppress(KeyboardInterrupt):
+            run.pump_logs()
         return result(EXIT_TIMEOUT, "timeout", f"{message}; task left running (--keep-running)")
     run.on_progress(f"{message}; stopping the task")
-    run.stop(f"ecskit: timed out after {options.timeout:g}s")
-    give_up = run.clock.now() + options.stop_wait
     try:
+        run.stop(f"ecskit: timed out after {options.timeout:g}s")
+        give_up = run.clock.now() + options.stop_wait
         while run.describe().get("lastStatus") != "STOPPED" and run.clock.now() < give_up:
             run.pump_logs()
             run.clock.sleep(options.min_poll_interval)
@@ -523,17 +579,34 @@ def _timed_out(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
 
 
 def _interrupted(run: _Run, result: Callable[..., TaskResult]) -> TaskResult:
+    """Ctrl-C: stop the task (unless ``keep_running``) and return 130, whatever else fails."""
     if run.options.keep_running:
         return result(EXIT_INTERRUPTED, "interrupted", "interrupted; task left running")
     try:
         run.stop("ecskit: interrupted (Ctrl-C)")
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping: retry once, then give up
+        try:
+            run.stop("ecskit: interrupted (Ctrl-C)")
+        except (KeyboardInterrupt, Exception) as exc:
+            return _not_stopped(run, result, exc)
+    except Exception as exc:
+        return _not_stopped(run, result, exc)
+    with contextlib.suppress(KeyboardInterrupt, Exception):  # best effort: final state, lines
         run.describe()
         run.pump_logs()
-    except KeyboardInterrupt:
-        pass
     return result(
         EXIT_INTERRUPTED,
         "interrupted",
         "interrupted; task stopped",
         task_stopped_by_ecskit=True,
+    )
+
+
+def _not_stopped(run: _Run, result: Callable[..., TaskResult], exc: BaseException) -> TaskResult:
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return result(
+        EXIT_INTERRUPTED,
+        "interrupted",
+        f"interrupted; could not stop task {run.task_arn} ({why}); stop it with "
+        f"aws ecs stop-task --cluster {run.options.cluster} --task {run.task_arn}",
     )

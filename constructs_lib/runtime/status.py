@@ -62,13 +62,25 @@ def _list_services(clients: Clients, cluster: str) -> list[str]:
 
 
 def _alarm_states(clients: Clients, names: list[str]) -> dict[str, str]:
+    """State of each named alarm. ``AlarmTypes`` names both kinds: without it CloudWatch
+    returns metric alarms only, and a composite deployment alarm would show as MISSING."""
     states: dict[str, str] = {}
     for batch in batched(sorted(set(names)), DESCRIBE_ALARMS_BATCH):
-        response = clients.cloudwatch.describe_alarms(AlarmNames=batch, MaxRecords=100)
-        for alarm in response.get("MetricAlarms", []):
-            states[alarm["AlarmName"]] = alarm.get("StateValue", "?")
-        for composite in response.get("CompositeAlarms", []):
-            states[composite["AlarmName"]] = composite.get("StateValue", "?")
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "AlarmNames": batch,
+                "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+                "MaxRecords": 100,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            response = clients.cloudwatch.describe_alarms(**kwargs)
+            for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+                states[alarm["AlarmName"]] = alarm.get("StateValue", "?")
+            token = response.get("NextToken")
+            if not token:
+                break
     return states
 
 

@@ -12,14 +12,20 @@ Scripted here (through botocore event hooks on the real boto3 clients):
   moto lacks): :class:`FleetScript` answers ``DescribeServices`` and friends itself
   (``before-call`` returning a response short-circuits the call, so no moto and no network);
 * throttling: :meth:`Script.throttle` answers the HTTP send (``before-send``) with a 400
-  ``ThrottlingException`` so botocore's retry handler sees a real throttling response.
+  ``ThrottlingException`` so botocore's retry handler sees a real throttling response;
+* API rules moto relaxes, scripted in the tests that need them: FilterLogEvents failing when
+  one named stream is missing, DescribeAlarms returning composite alarms only when asked
+  (``AlarmTypes``), ListTasks pages, CloudWatch ingestion lag.
+
+Answers see the call's API parameters as recorded at ``provide-client-params`` (before any
+serialization), so they work for every wire protocol (JSON, query, CBOR).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +38,14 @@ Params = dict[str, Any]
 class FakeClock:
     """Injected clock: ``sleep`` advances ``now``; optionally raises Ctrl-C at ``interrupt_at``."""
 
+    STALL_LIMIT = 1000
+    """Consecutive sleeps that do not move the clock before it calls it a busy loop."""
+
     def __init__(self, start: float = 0.0, *, interrupt_at: float | None = None) -> None:
         self.t = start
         self.interrupt_at = interrupt_at
         self.sleeps: list[float] = []
+        self._stalled = 0
 
     def now(self) -> float:
         return self.t
@@ -47,7 +57,12 @@ class FakeClock:
             self.interrupt_at = None
             raise KeyboardInterrupt
         self.sleeps.append(seconds)
-        self.t += seconds
+        before, self.t = self.t, self.t + seconds
+        self._stalled = self._stalled + 1 if seconds > 0 and self.t == before else 0
+        if self._stalled >= self.STALL_LIMIT:
+            raise AssertionError(
+                f"busy loop: {self.STALL_LIMIT} sleeps of ~{seconds:g} s did not move the clock"
+            )
 
 
 class _RawBody:
@@ -64,14 +79,6 @@ def stub_response(parsed: Params, status: int = 200) -> tuple[AWSResponse, Param
     return AWSResponse("https://scripted.invalid", status, {}, _RawBody(b"")), parsed
 
 
-def request_params(request_dict: Mapping[str, Any]) -> Params:
-    """The API parameters of a JSON-protocol request (``before-call``'s ``params``)."""
-    body = request_dict.get("body") or b"{}"
-    if isinstance(body, bytes):
-        body = body.decode()
-    return dict(json.loads(body or "{}"))
-
-
 class Script:
     """Hooks on one client; ``calls`` counts every operation the client made."""
 
@@ -86,11 +93,16 @@ class Script:
         self.calls[model.name] += 1
         self.params.setdefault(model.name, []).append(dict(params))
 
+    def last_params(self, operation: str) -> Params:
+        """The API parameters of the call in progress (recorded before ``before-call``, so
+        this works for every wire protocol: JSON, query, CBOR)."""
+        return dict(self.params[operation][-1])
+
     def answer(self, operation: str, fn: Callable[[Params], Params]) -> None:
         """Answer ``operation`` with ``fn(params)`` instead of calling moto/AWS."""
 
-        def handler(params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, Params]:
-            return stub_response(fn(request_params(params)))
+        def handler(**_: Any) -> tuple[AWSResponse, Params]:
+            return stub_response(fn(self.last_params(operation)))
 
         self.client.meta.events.register(f"before-call.{self.service}.{operation}", handler)
 
@@ -101,8 +113,8 @@ class Script:
     def answer_error(
         self, operation: str, fn: Callable[[Params], tuple[str, str, int] | None]
     ) -> None:
-        def handler(params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, Params] | None:
-            error = fn(request_params(params))
+        def handler(**_: Any) -> tuple[AWSResponse, Params] | None:
+            error = fn(self.last_params(operation))
             if error is None:
                 return None
             code, message, status = error

@@ -167,3 +167,70 @@ def test_rollout_usage_error_exit_2(clients: Clients, clock: FakeClock) -> None:
         )
         == 2
     )
+
+
+def test_rollback_already_in_progress_at_the_first_poll_is_a_failure(
+    clients: Clients, clock: FakeClock
+) -> None:
+    """The circuit breaker tripped before the watch started: the PRIMARY deployment is the
+    rollback's and looks healthy (no failed tasks); the service deployment says otherwise."""
+    script = fleet(clock, clients, ServiceScript("late", fail_at=0.0, rollback_done=60.0))
+    result = watch_rollout(clients, RolloutOptions(cluster="main", services=("late",)), clock=clock)
+    assert result.exit_code == 1
+    assert clock.now() == 0.0  # the first poll tells
+    [late] = result.services
+    assert late.service_deployment_status == "ROLLBACK_IN_PROGRESS"
+    assert "service deployment ROLLBACK_IN_PROGRESS" in (late.reason or "")
+    assert script.calls["DescribeServiceDeployments"] == 1
+
+
+def test_services_given_as_arns_are_watched_by_name(clients: Clients, clock: FakeClock) -> None:
+    script = fleet(clock, clients, ServiceScript("web"), ServiceScript("my-web", desired=3))
+    arn = "arn:aws:ecs:us-east-1:123456789012:service/main/"
+    result = watch_rollout(
+        clients,
+        RolloutOptions(cluster="main", services=(f"{arn}my-web", f"{arn}web", "web")),
+        clock=clock,
+    )
+    assert result.exit_code == 0
+    assert [(s.service, s.state, s.desired) for s in result.services] == [
+        ("my-web", "COMPLETED", 3),
+        ("web", "COMPLETED", 2),
+    ]
+    assert script.params["DescribeServices"][0]["services"] == ["my-web", "web"]
+
+
+def test_failure_is_reported_even_when_stopped_tasks_cannot_be_read(
+    clients: Clients, clock: FakeClock
+) -> None:
+    script = fleet(clock, clients, ServiceScript("bad", fail_at=30.0))
+    script.fail("ListTasks", "AccessDeniedException", "not allowed to ecs:ListTasks")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["rollout", "--cluster", "main", "bad"],
+        clients=clients,
+        clock=clock,
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 1
+    assert "circuit breaker" in err.getvalue()
+    assert "stopped task: (stopped tasks unavailable: AccessDeniedException)" in err.getvalue()
+
+
+def test_ctrl_c_during_rollout_is_130_with_a_json_document(
+    clients: Clients,
+) -> None:
+    clock = FakeClock(interrupt_at=10.0)
+    fleet(clock, clients, ServiceScript("slow", step=600.0))
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["rollout", "--cluster", "main", "slow", "--json"],
+        clients=clients,
+        clock=clock,
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 130
+    assert json.loads(out.getvalue())["error"] == {"exit_code": 130, "message": "interrupted"}
+    assert err.getvalue().endswith("ecskit rollout: interrupted\n")

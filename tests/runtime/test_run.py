@@ -15,20 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from constructs_lib.runtime.cli import main
 from constructs_lib.runtime.run import RunOptions, run_task
-from tests.runtime.conftest import CLUSTER, LOG_GROUP, REGION, World
+from tests.runtime.conftest import CLUSTER, LOG_GROUP, World
 from tests.runtime.scenario import FakeClock, Phase, Script, TaskTimeline, when
 
 _clock_ms = [int(time.time() * 1000)]
 
 
-def put_lines(task_id: str, lines: list[str], container: str = "app") -> None:
+def put_lines(logs: Any, task_id: str, lines: list[str], container: str = "app") -> None:
     """Write ``lines`` to the task's stream with strictly increasing timestamps."""
-    logs = boto3.client("logs", region_name=REGION)
     stream = f"ecs/{container}/{task_id}"
     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
@@ -43,8 +41,8 @@ def put_lines(task_id: str, lines: list[str], container: str = "app") -> None:
         )
 
 
-def writer(lines: list[str]) -> Callable[[str], None]:
-    return lambda task_id: put_lines(task_id, lines)
+def writer(world: World, lines: list[str]) -> Callable[[str], None]:
+    return lambda task_id: put_lines(world.raw.logs, task_id, lines)
 
 
 def containers(app: int | None, envoy: int | None, status: str = "STOPPED") -> list[dict[str, Any]]:
@@ -86,7 +84,7 @@ def test_essential_container_exit_code_decides_not_the_sidecar(
         clock,
         ecs_script,
         Phase(0, {"lastStatus": "PROVISIONING", "containers": containers(None, None, "PENDING")}),
-        Phase(4, RUNNING, writer(["migrating 1", "migrating 2"])),
+        Phase(4, RUNNING, writer(world, ["migrating 1", "migrating 2"])),
         Phase(
             10,
             {
@@ -96,7 +94,7 @@ def test_essential_container_exit_code_decides_not_the_sidecar(
                 "stoppedReason": "Essential container in task exited",
                 "containers": containers(3, 0),
             },
-            writer(["failed: duplicate column"]),
+            writer(world, ["failed: duplicate column"]),
         ),
     )
     code, out, err = run_cli(
@@ -210,12 +208,12 @@ def test_ten_thousand_log_lines_drained_in_order_without_duplicates(
     timeline(
         clock,
         ecs_script,
-        Phase(0, RUNNING, writer(lines[:2500])),
-        Phase(3, {**RUNNING}, writer(lines[2500:6000])),
+        Phase(0, RUNNING, writer(world, lines[:2500])),
+        Phase(3, {**RUNNING}, writer(world, lines[2500:6000])),
         Phase(
             6,
             {"lastStatus": "STOPPED", "startedAt": when(1), "containers": containers(0, 0)},
-            writer(lines[6000:]),
+            writer(world, lines[6000:]),
         ),
     )
     seen: list[str] = []
@@ -336,3 +334,233 @@ def test_awsvpc_without_network_is_a_usage_error(world: World, clock: FakeClock)
     assert rc == 2
     assert "--subnets" in err
     assert "awsvpc" in err
+
+
+STOPPED_3 = {"lastStatus": "STOPPED", "startedAt": when(1), "containers": containers(3, 0)}
+
+
+def test_json_mode_keeps_log_lines_off_stdout(
+    world: World, clock: FakeClock, ecs_script: Script
+) -> None:
+    timeline(
+        clock,
+        ecs_script,
+        Phase(0, RUNNING, writer(world, ["hello from the task"])),
+        Phase(4, STOPPED_3),
+    )
+    code, out, err = run_cli([*BASE, "--json"], world, clock)
+    assert code == 3
+    assert json.loads(out)["result"]["log_lines"] == 1  # stdout: exactly one JSON document
+    assert "hello from the task" in err
+
+
+def test_ctrl_c_with_keep_running_leaves_the_task(world: World, ecs_script: Script) -> None:
+    clock = FakeClock(interrupt_at=30.0)
+    timeline(clock, ecs_script, Phase(0, RUNNING))
+    code, _, err = run_cli([*BASE, "--keep-running"], world, clock)
+    assert code == 130
+    assert ecs_script.calls["StopTask"] == 0
+    assert "interrupted; task left running" in err
+
+
+def test_ctrl_c_right_after_run_task_still_stops_the_task(
+    world: World, clock: FakeClock, ecs_script: Script
+) -> None:
+    """Ctrl-C between RunTask and the first poll (here: while reporting the start)."""
+
+    def progress(message: str) -> None:
+        if message.startswith("started task"):
+            raise KeyboardInterrupt
+
+    try:
+        result = run_task(
+            world.clients,
+            RunOptions(cluster=CLUSTER, task_definition="migrate", service="web"),
+            clock=clock,
+            on_progress=progress,
+        )
+    except KeyboardInterrupt:  # would also end the pytest session
+        pytest.fail("Ctrl-C escaped run_task; the task was left running")
+    assert result.exit_code == 130
+    assert result.task_stopped_by_ecskit
+    assert ecs_script.calls["StopTask"] == 1
+    assert ecs_script.params["StopTask"][0]["task"] == result.task_arn
+
+
+def test_ctrl_c_when_stop_task_fails_still_exits_130_and_says_so(
+    world: World, ecs_script: Script
+) -> None:
+    clock = FakeClock(interrupt_at=10.0)
+    timeline(clock, ecs_script, Phase(0, RUNNING))
+    ecs_script.fail("StopTask", "AccessDeniedException", "not allowed to ecs:StopTask")
+    code, _, err = run_cli(BASE, world, clock)
+    assert code == 130
+    assert "could not stop task" in err
+    assert "not allowed to ecs:StopTask" in err
+    assert "aws ecs stop-task --cluster main --task arn:" in err
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_while_draining_after_the_task_stopped(world: World, ecs_script: Script) -> None:
+    """The task stopped by itself; Ctrl-C during the drain grace: 130, nothing to stop, and
+    --json still prints the result (with the container's exit code)."""
+    clock = FakeClock(interrupt_at=1.0)  # the drain waits 3 s after the stop
+    timeline(clock, ecs_script, Phase(0, STOPPED_3, writer(world, ["last words"])))
+    code, out, err = run_cli([*BASE, "--json"], world, clock)
+    assert code == 130
+    assert ecs_script.calls["StopTask"] == 0
+    result = json.loads(out)["result"]
+    assert result["outcome"] == "interrupted"
+    assert result["container_exit_code"] == 3
+    assert "last words" in err
+
+
+class LateLines:
+    """Lines that CloudWatch makes visible just after a read found the stream's end, once the
+    task has stopped (ingestion lag): ``batches[i]`` appears after the (i+2)th such read."""
+
+    def __init__(self, world: World, script: Script, batches: list[list[str]]) -> None:
+        self.world = world
+        self.batches = batches
+        self.stopped = False
+        self.task_id = ""
+        self.ends = 0
+        script.rewrite("GetLogEvents", self._after_read)
+
+    def stop(self, task_id: str) -> None:
+        self.stopped, self.task_id = True, task_id
+
+    def _after_read(self, parsed: dict[str, Any]) -> None:
+        if not self.stopped or parsed.get("events"):
+            return
+        self.ends += 1
+        index = self.ends - 2
+        if 0 <= index < len(self.batches):
+            put_lines(self.world.raw.logs, self.task_id, self.batches[index])
+
+
+def test_lines_that_arrive_after_the_drain_grace_are_still_printed(
+    world: World, clock: FakeClock, ecs_script: Script
+) -> None:
+    late = LateLines(world, Script(world.clients.logs), [["late 1"], ["late 2"], ["late 3"]])
+    timeline(
+        clock,
+        ecs_script,
+        Phase(0, RUNNING, writer(world, ["early"])),
+        Phase(5, STOPPED_3, late.stop),
+    )
+    seen: list[str] = []
+    result = run_task(
+        world.clients,
+        RunOptions(cluster=CLUSTER, task_definition="migrate", service="web"),
+        clock=clock,
+        on_log=lambda e: seen.append(e.message),
+    )
+    assert result.exit_code == 3
+    assert seen == ["early", "late 1", "late 2", "late 3"]
+    assert result.log_lines == 4
+
+
+def test_drain_gives_up_after_drain_max_when_lines_keep_coming(
+    world: World, clock: FakeClock, ecs_script: Script
+) -> None:
+    late = LateLines(world, Script(world.clients.logs), [[f"chatter {i}"] for i in range(100)])
+    timeline(clock, ecs_script, Phase(0, RUNNING), Phase(5, STOPPED_3, late.stop))
+    result = run_task(
+        world.clients,
+        RunOptions(cluster=CLUSTER, task_definition="migrate", service="web", drain_max=10.0),
+        clock=clock,
+    )
+    assert result.exit_code == 3
+    assert 1 < result.log_lines < 10
+    assert clock.now() <= 5 + 2 + 10 + 3  # stop seen within a poll, then at most drain_max
+
+
+def test_log_read_error_mid_stream_loses_and_repeats_nothing(world: World) -> None:
+    """Lines of pages read before an error are delivered; the next read resumes after them."""
+    from constructs_lib.runtime.logs import LogCursor, LogTarget, iter_new_events
+
+    put_lines(world.raw.logs, "readerr", [f"n{i}" for i in range(25)])
+    script = Script(world.clients.logs)
+    calls = {"n": 0}
+
+    def second_page_fails(_params: dict[str, Any]) -> tuple[str, str, int] | None:
+        calls["n"] += 1
+        return ("InvalidOperationException", "scripted", 400) if calls["n"] == 2 else None
+
+    script.answer_error("GetLogEvents", second_page_fails)
+    cursor = LogCursor(LogTarget(group=LOG_GROUP, stream="ecs/app/readerr", container="app"))
+    first: list[str] = []
+
+    def read_into(into: list[str]) -> None:
+        for event in iter_new_events(world.clients.logs, cursor, page_size=10):
+            into.append(event.message)
+
+    with pytest.raises(Exception, match="InvalidOperationException"):
+        read_into(first)
+    assert first == [f"n{i}" for i in range(10)]
+    second: list[str] = []
+    for event in iter_new_events(world.clients.logs, cursor, page_size=10):
+        second.append(event.message)
+        if len(second) == 4:
+            break  # the consumer stops mid-page (e.g. Ctrl-C while printing)
+    rest = [e.message for e in iter_new_events(world.clients.logs, cursor, page_size=10)]
+    assert first + second + rest == [f"n{i}" for i in range(25)]
+    assert cursor.lines == 25
+
+
+@pytest.mark.parametrize(
+    ("service", "options", "expected"),
+    [
+        # A bridge-mode task definition must not get the service's awsvpc settings.
+        (
+            {
+                "launchType": "EC2",
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["s"]}},
+            },
+            {},
+            {"launchType": "EC2"},
+        ),
+        # An EC2 capacity provider does not take the Fargate service's platformVersion.
+        (
+            {"launchType": "FARGATE", "platformVersion": "1.4.0"},
+            {"capacity_provider": "asg"},
+            {"capacityProviderStrategy": [{"capacityProvider": "asg", "weight": 1}]},
+        ),
+        # FARGATE_SPOT does.
+        (
+            {"launchType": "FARGATE", "platformVersion": "1.4.0"},
+            {"capacity_provider": "FARGATE_SPOT"},
+            {
+                "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+                "platformVersion": "1.4.0",
+            },
+        ),
+    ],
+)
+def test_run_task_request_takes_only_what_fits_the_task_definition(
+    service: dict[str, Any], options: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    from constructs_lib.runtime.run import build_run_task_request
+
+    request = build_run_task_request(
+        RunOptions(cluster="c", task_definition="td", service="web", **options),
+        {"networkMode": "bridge", "containerDefinitions": [{"name": "app"}]},
+        service,
+        "app",
+    )
+    base = {"cluster": "c", "taskDefinition": "td", "count": 1, "startedBy": "ecskit"}
+    assert request == {**base, **expected}
+
+
+def test_awsvpc_flags_on_a_bridge_task_definition_are_a_usage_error() -> None:
+    from constructs_lib.runtime.errors import UsageError
+    from constructs_lib.runtime.run import build_run_task_request
+
+    with pytest.raises(UsageError, match=r"^--subnets: task definition 'td' uses the 'bridge'"):
+        build_run_task_request(
+            RunOptions(cluster="c", task_definition="td", subnets=("s",)),
+            {"networkMode": "bridge"},
+            {},
+            "app",
+        )
