@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test lint typecheck check bench lock clean
+.PHONY: help setup synth test snapshot-update lint typecheck check bench lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -33,6 +33,9 @@ synth: setup  ## Synthesize the app for ENV (default dev) into cdk.out/, offline
 
 test: setup  ## Run the whole test suite (offline: synth, assertions, moto)
 	$(BIN)/python -m pytest
+
+snapshot-update: setup  ## Re-record the template snapshots (tests/__snapshots__) after an intended change
+	$(BIN)/python -m pytest -n 0 --snapshot-update tests/test_app.py
 
 lint: setup  ## ruff (lint + format check)
 	$(BIN)/ruff check .

@@ -21,24 +21,80 @@ _EXPORTS: dict[str, str] = {
     "ComputeCluster": "constructs_lib.cluster",
     "Ec2Capacity": "constructs_lib.cluster",
     "MachineImageKind": "constructs_lib.cluster",
+    "CapacityShare": "constructs_lib.cluster",
+    "ContainerSpec": "constructs_lib.task",
+    "ContainerTaskDefinition": "constructs_lib.task",
+    "HealthCheck": "constructs_lib.task",
+    "ImageRef": "constructs_lib.task",
+    "PortSpec": "constructs_lib.task",
+    "SecretRef": "constructs_lib.task",
+    "RollingDeployment": "constructs_lib.deployment",
+    "BlueGreenDeployment": "constructs_lib.deployment",
+    "CanaryDeployment": "constructs_lib.deployment",
+    "LinearDeployment": "constructs_lib.deployment",
+    "WebLoadBalancer": "constructs_lib.web_service",
+    "WebService": "constructs_lib.web_service",
+    "NetworkService": "constructs_lib.network_service",
+    "WorkerService": "constructs_lib.worker_service",
+    "ScheduledJob": "constructs_lib.scheduled_job",
+    "DaemonService": "constructs_lib.daemon_service",
+    "ClassicLoadBalancedService": "constructs_lib.legacy",
 }
 
 __all__ = [
+    "BlueGreenDeployment",
+    "CanaryDeployment",
+    "CapacityShare",
+    "ClassicLoadBalancedService",
     "ComputeCluster",
+    "ContainerSpec",
+    "ContainerTaskDefinition",
+    "DaemonService",
     "Ec2Capacity",
     "EcskitValidationError",
+    "HealthCheck",
+    "ImageRef",
     "ImageRepository",
     "InterfaceEndpoint",
+    "LinearDeployment",
     "MachineImageKind",
     "Network",
+    "NetworkService",
+    "PortSpec",
+    "RollingDeployment",
+    "ScheduledJob",
+    "SecretRef",
+    "WebLoadBalancer",
+    "WebService",
+    "WorkerService",
     "__version__",
 ]
 
 if TYPE_CHECKING:
-    from constructs_lib.cluster import ComputeCluster, Ec2Capacity, MachineImageKind
+    from constructs_lib.cluster import CapacityShare, ComputeCluster, Ec2Capacity, MachineImageKind
+    from constructs_lib.daemon_service import DaemonService
+    from constructs_lib.deployment import (
+        BlueGreenDeployment,
+        CanaryDeployment,
+        LinearDeployment,
+        RollingDeployment,
+    )
     from constructs_lib.errors import EcskitValidationError
     from constructs_lib.image_repository import ImageRepository
+    from constructs_lib.legacy import ClassicLoadBalancedService
     from constructs_lib.network import InterfaceEndpoint, Network
+    from constructs_lib.network_service import NetworkService
+    from constructs_lib.scheduled_job import ScheduledJob
+    from constructs_lib.task import (
+        ContainerSpec,
+        ContainerTaskDefinition,
+        HealthCheck,
+        ImageRef,
+        PortSpec,
+        SecretRef,
+    )
+    from constructs_lib.web_service import WebLoadBalancer, WebService
+    from constructs_lib.worker_service import WorkerService
 
 
 def __getattr__(name: str) -> Any:

@@ -115,3 +115,248 @@ def check_subnets_fit(prop: str, cidr: str, az_count: int, masks: dict[str, int]
             f"{ {k: f'/{v}' for k, v in masks.items()} } need {needed}; use a larger CIDR "
             "(smaller prefix) or smaller subnets (larger masks)"
         )
+
+
+# --- services -------------------------------------------------------------------------------
+
+# Task-level CPU units -> the memory sizes (MiB) Fargate accepts with it (Linux, platform 1.4).
+FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+def _memory_choices(sizes: tuple[int, ...]) -> str:
+    if len(sizes) <= 4:
+        return ", ".join(str(s) for s in sizes)
+    step = sizes[1] - sizes[0]
+    return f"{sizes[0]} to {sizes[-1]} in steps of {step}"
+
+
+def check_fargate_cpu_memory(prefix: str, cpu: int, memory_mib: int) -> None:
+    """``cpu``/``memory_mib`` form a task size Fargate accepts (it rejects every other pair)."""
+    if cpu not in FARGATE_CPU_MEMORY:
+        raise invalid(f"{prefix}.cpu", cpu, f"one of {list(FARGATE_CPU_MEMORY)} on Fargate")
+    sizes = FARGATE_CPU_MEMORY[cpu]
+    if memory_mib not in sizes:
+        raise invalid(
+            f"{prefix}.memory_mib",
+            memory_mib,
+            f"{_memory_choices(sizes)} MiB with cpu {cpu} on Fargate "
+            "(pick a memory size from that list, or another cpu)",
+        )
+
+
+def check_port(prop: str, port: int) -> int:
+    """A TCP/UDP port number."""
+    return check_range(prop, port, 1, 65535)
+
+
+def check_count(prop: str, count: int | None) -> int | None:
+    """A task count: None (not managed here) or >= 0."""
+    return None if count is None else check_range(prop, count, 0)
+
+
+def check_distinct(prop: str, values: Iterable[object], what: str = "values") -> None:
+    """No value appears twice in ``values``."""
+    seen: set[object] = set()
+    dupes = []
+    for value in values:
+        if value in seen:
+            dupes.append(value)
+        seen.add(value)
+    if dupes:
+        raise invalid(prop, sorted(set(dupes), key=str), f"distinct {what} (each used once)")
+
+
+def check_cpu_architecture(prop: str, architecture: str) -> Architecture:
+    if architecture not in ("x86_64", "arm64"):
+        raise invalid(prop, architecture, "'x86_64' or 'arm64'")
+    return architecture  # type: ignore[return-value]
+
+
+def check_capacity_architecture(
+    prop: str, architecture: str, capacity: str, capacity_architecture: str
+) -> None:
+    """A task built for ``architecture`` can run on an EC2 capacity of ``capacity_architecture``."""
+    if architecture != capacity_architecture:
+        raise invalid(
+            prop,
+            architecture,
+            f"{capacity_architecture!r} to run on EC2 capacity {capacity!r} (its instance "
+            f"types are {capacity_architecture} only); build the image for "
+            f"{capacity_architecture} or use a capacity with {architecture} instance types",
+        )
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_PREFIX_LIST = re.compile(r"^pl-[0-9a-f]{8,17}$")
+_DOMAIN = re.compile(r"^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HTTP_CODES = re.compile(
+    r"^[1-5][0-9]{2}(?:-[1-5][0-9]{2})?(?:,[1-5][0-9]{2}(?:-[1-5][0-9]{2})?)*$"
+)
+
+
+def check_env_names(prop: str, names: Iterable[str]) -> None:
+    for name in names:
+        if not _ENV_NAME.match(name):
+            raise invalid(prop, name, "an environment variable name like 'LOG_LEVEL'")
+
+
+def check_container_name(prop: str, name: str) -> str:
+    if not _CONTAINER_NAME.match(name):
+        raise invalid(prop, name, "1-255 letters, digits, '-' and '_'")
+    return name
+
+
+def check_image_reference(
+    prop: str,
+    tag: str | None,
+    digest: str | None,
+    tag_prop: str | None = None,
+    digest_prop: str | None = None,
+) -> None:
+    """An ECR image is named by a tag or a digest (exactly one)."""
+    if (tag is None) == (digest is None):
+        raise invalid(prop, {"tag": tag, "digest": digest}, "exactly one of tag or digest")
+    if tag is not None and not _IMAGE_TAG.match(tag):
+        raise invalid(
+            tag_prop or f"{prop}.tag", tag, "a Docker tag (letters, digits, '_', '.', '-')"
+        )
+    if digest is not None and not _IMAGE_DIGEST.match(digest):
+        raise invalid(
+            digest_prop or f"{prop}.digest",
+            digest,
+            "an image digest like 'sha256:<64 hex digits>'",
+        )
+
+
+def check_ingress_source(prop: str, source: str) -> str:
+    """An IPv4 or IPv6 CIDR block, or a managed prefix list id (``pl-...``)."""
+    if _PREFIX_LIST.match(source):
+        return source
+    try:
+        ipaddress.ip_network(source, strict=True)
+    except ValueError:
+        raise invalid(
+            prop, source, "an IPv4/IPv6 CIDR like '203.0.113.0/24' or a prefix list id 'pl-...'"
+        ) from None
+    return source
+
+
+def check_domain_name(prop: str, name: str) -> str:
+    if not _DOMAIN.match(name):
+        raise invalid(prop, name, "a lower-case DNS name like 'app.example.com'")
+    return name
+
+
+def check_listener_priority(prop: str, priority: int) -> int:
+    return check_range(prop, priority, 1, 50_000)
+
+
+def check_http_codes(prop: str, codes: str) -> str:
+    if not _HTTP_CODES.match(codes):
+        raise invalid(prop, codes, "HTTP codes like '200', '200-399' or '200,302'")
+    return codes
+
+
+def check_health_check_timing(prefix: str, interval_s: int, timeout_s: int) -> None:
+    """Load balancer target health check: interval 5-300 s, timeout 2-120 s and < interval."""
+    check_range(f"{prefix}_interval (seconds)", interval_s, 5, 300)
+    check_range(f"{prefix}_timeout (seconds)", timeout_s, 2, 120)
+    if timeout_s >= interval_s:
+        raise invalid(
+            f"{prefix}_timeout (seconds)",
+            timeout_s,
+            f"less than the interval ({interval_s} s)",
+        )
+
+
+_RATE = re.compile(
+    r"^rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9][0-9]+) (?:minutes|hours|days))\)$"
+)
+_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
+
+
+def check_schedule_expression(prop: str, expression: str) -> str:
+    """An EventBridge Scheduler ``rate(...)`` or six-field ``cron(...)`` expression."""
+    if _RATE.match(expression):
+        return expression
+    cron = _CRON.match(expression)
+    if cron:
+        day_of_month, day_of_week = cron.group(3), cron.group(5)
+        if (day_of_month == "?") != (day_of_week == "?"):
+            return expression
+        raise invalid(
+            prop,
+            expression,
+            "a cron expression with '?' in exactly one of day-of-month and day-of-week, "
+            "e.g. 'cron(0 3 * * ? *)'",
+        )
+    raise invalid(
+        prop,
+        expression,
+        "'rate(<n> minutes|hours|days)' (singular for 1) or a six-field "
+        "'cron(min hour day-of-month month day-of-week year)', e.g. 'cron(0 3 * * ? *)'",
+    )
+
+
+def check_traffic_shift_percent(prop: str, percent: float, low: float) -> float:
+    """A traffic step in percent: a multiple of 0.1 between ``low`` and 100."""
+    tenths = round(percent * 10)
+    if not (low <= percent <= 100.0) or abs(percent * 10 - tenths) > 1e-6:
+        raise invalid(prop, percent, f"a multiple of 0.1 between {low} and 100.0")
+    return percent
+
+
+def check_deployment_minutes(prop: str, minutes: float) -> int:
+    """A bake time in whole minutes, 0-1440 (ECS's limits)."""
+    if minutes != int(minutes):
+        raise invalid(prop, minutes, "a whole number of minutes")
+    return check_range(prop, int(minutes), 0, 1440)
+
+
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+
+
+def check_deployment_duration(prop: str, total_minutes: int) -> None:
+    """CloudFormation rejects canary/linear deployments that could take more than 33 hours."""
+    if total_minutes > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
+        raise invalid(
+            prop,
+            f"{total_minutes} minutes",
+            f"at most {CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} minutes (33 hours) of bake "
+            "time in total, or CloudFormation rejects the deployment; shorten the bake times "
+            "or use larger steps",
+        )
+
+
+def check_healthy_percents(prefix: str, min_percent: int, max_percent: int) -> None:
+    """Deployment bounds: min 0-100, max 100-400 and above min (or nothing can be replaced)."""
+    check_range(f"{prefix}.min_healthy_percent", min_percent, 0, 100)
+    check_range(f"{prefix}.max_healthy_percent", max_percent, 100, 400)
+    if max_percent <= min_percent:
+        raise invalid(
+            f"{prefix}.max_healthy_percent",
+            max_percent,
+            f"above min_healthy_percent ({min_percent}), or no task can be replaced",
+        )
+
+
+def check_az_rebalancing(prefix: str, enabled: bool, max_percent: int) -> None:
+    """Availability Zone rebalancing starts a task before stopping one: max must exceed 100."""
+    if enabled and max_percent <= 100:
+        raise invalid(
+            f"{prefix}.availability_zone_rebalancing",
+            True,
+            "False when max_healthy_percent is 100 (ECS rebalances by starting a task before "
+            "stopping one); or raise max_healthy_percent",
+        )

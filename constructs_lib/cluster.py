@@ -80,6 +80,8 @@ class Ec2Capacity(Construct):
         super().__init__(scope, construct_id)
         prop = f"ComputeCluster.add_ec2_capacity({construct_id!r})"
         self.architecture = common_architecture(instance_types, prop=f"{prop}.instance_types")
+        self.instance_types: tuple[str, ...] = tuple(instance_types)
+        """The EC2 instance types of the group (one CPU architecture: :attr:`architecture`)."""
         check_range(f"{prop}.min_capacity", min_capacity, 0)
         check_range(f"{prop}.max_capacity", max_capacity, 1)
         if min_capacity > max_capacity:
@@ -314,6 +316,7 @@ class ComputeCluster(Construct):
         """EC2 capacities by the name given to :meth:`add_ec2_capacity`."""
         self._fargate = enable_fargate
         self._default_strategy_set = False
+        self._default_shares: tuple[CapacityShare, ...] = ()
         Aspects.of(self).add(_DefaultFargateStrategy(self))
 
     @property
@@ -324,6 +327,20 @@ class ComputeCluster(Construct):
     def capacity_provider_names(self) -> list[str]:
         """Names usable in a :class:`CapacityShare`: Fargate ones and the EC2 capacities."""
         return [*((FARGATE, FARGATE_SPOT) if self._fargate else ()), *self.ec2_capacities]
+
+    @property
+    def default_capacity_shares(self) -> tuple[CapacityShare, ...]:
+        """The default strategy as set with :meth:`set_default_capacity_provider_strategy`, else
+        ``FARGATE`` weight 1 (or nothing when Fargate is disabled and none was set)."""
+        if self._default_shares:
+            return self._default_shares
+        return (CapacityShare(FARGATE),) if self._fargate else ()
+
+    @staticmethod
+    def is_fargate_strategy(shares: Sequence[CapacityShare]) -> bool:
+        """True when ``shares`` name only ``FARGATE``/``FARGATE_SPOT`` (a validated strategy never
+        mixes Fargate and EC2)."""
+        return all(share.provider in (FARGATE, FARGATE_SPOT) for share in shares)
 
     def add_ec2_capacity(
         self,
@@ -459,6 +476,7 @@ class ComputeCluster(Construct):
         strategy = self.capacity_provider_strategy(shares, prop=prop)
         self.cluster.add_default_capacity_provider_strategy(strategy)
         self._default_strategy_set = True
+        self._default_shares = tuple(shares)
 
 
 @jsii.implements(IAspect)

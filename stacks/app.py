@@ -48,7 +48,8 @@ def build_app(
     """Validate the configuration, then build the app's stacks for the selected environment.
 
     ``context`` overrides the project context (tests pass ``{"env": "prod"}``). Returns the
-    ``cdk.App`` and its stacks by kind (``network``, ``platform``). Raises
+    ``cdk.App`` and its stacks by kind (``network``, ``platform`` and, when the environment
+    lists services, ``services``). Raises
     :class:`ConfigError` before importing or touching any CDK construct.
     """
     merged = {**project_context(), **(context or {})}
@@ -61,7 +62,13 @@ def build_app(
     import aws_cdk as cdk  # noqa: PLC0415 - after validation: bad config never boots jsii
 
     from stacks.platform import NetworkStack, PlatformStack  # noqa: PLC0415
+    from stacks.services import ServiceStack  # noqa: PLC0415
 
+    if env_config.account:
+        # A stack pinned to an account looks up its region's AZs (ec2.Vpc checks the given
+        # AZs against them); answer from the configuration so synth never calls AWS.
+        az_key = f"availability-zones:account={env_config.account}:region={env_config.region}"
+        merged.setdefault(az_key, list(env_config.availability_zones))
     app = cdk.App(context=merged, outdir=outdir)
     env = cdk.Environment(account=env_config.account, region=env_config.region)
     tags = _tags(config, env_name, env_config)
@@ -81,6 +88,17 @@ def build_app(
         description=f"{config.app} {env_name}: ECR repository and ECS cluster",
     )
     stacks: dict[str, Any] = {"network": network, "platform": platform}
+    if env_config.services:
+        stacks["services"] = ServiceStack(
+            app,
+            stack_name(config, env_name, "Services"),
+            config=env_config,
+            network=network.network,
+            cluster=platform.cluster,
+            repository=platform.repository,
+            env=env,
+            description=f"{config.app} {env_name}: load balancers and ECS services",
+        )
     for stack in stacks.values():
         for key, value in tags.items():
             cdk.Tags.of(stack).add(key, value)

@@ -216,6 +216,440 @@ class ClusterConfig(_Model):
         return self
 
 
+# --- services ---------------------------------------------------------------------------------
+
+SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+SERVICE_KINDS = ("web", "network", "worker", "scheduled", "daemon")
+DEFAULT_WEB_IMAGE = "public.ecr.aws/nginx/nginx:stable"
+DEFAULT_TOOL_IMAGE = "public.ecr.aws/docker/library/busybox:stable"
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _sources(value: list[str] | None) -> list[str] | None:
+    for source in value or []:
+        _rule(rules.check_ingress_source, source)
+    return value
+
+
+class SecretConfig(_Model):
+    """One entry of ``secrets``: a Secrets Manager secret (name or ARN, optionally one JSON
+    ``field``) or an SSM parameter name; exactly one of the two."""
+
+    secrets_manager: Annotated[str, Field(min_length=1)] | None = None
+    field: Annotated[str, Field(min_length=1)] | None = None
+    ssm_parameter: Annotated[str, Field(pattern=r"^/?[A-Za-z0-9_.\-/]{1,2048}$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.secrets_manager is None) == (self.ssm_parameter is None):
+            raise ValueError("give exactly one of secrets_manager or ssm_parameter")
+        if self.field is not None and self.secrets_manager is None:
+            raise ValueError("field only applies to a secrets_manager secret")
+        return self
+
+
+class ContainerHealthCheckConfig(_Model):
+    """``health_check`` of a service's container (Docker HEALTHCHECK run by ECS)."""
+
+    command: Annotated[list[str], Field(min_length=2)]
+    interval_seconds: Annotated[int, Field(ge=5, le=300)] = 30
+    timeout_seconds: Annotated[int, Field(ge=2, le=60)] = 5
+    retries: Annotated[int, Field(ge=1, le=10)] = 3
+    start_period_seconds: Annotated[int, Field(ge=0, le=300)] = 0
+
+    @field_validator("command")
+    @classmethod
+    def _prefix(cls, value: list[str]) -> list[str]:
+        if value[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError("must start with 'CMD' or 'CMD-SHELL', e.g. ['CMD-SHELL', 'true']")
+        return value
+
+
+class DeploymentConfig(_Model):
+    """``deployment``: ``type`` rolling (default), blue_green, canary or linear."""
+
+    type: Literal["rolling", "blue_green", "canary", "linear"] = "rolling"
+    min_healthy_percent: Annotated[int, Field(ge=0, le=100)] = 100
+    max_healthy_percent: Annotated[int, Field(ge=100, le=400)] = 200
+    alarm_names: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list
+    )
+    rollback_on_alarm: bool = True
+    availability_zone_rebalancing: bool = True
+    bake_time_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    step_percent: float | None = None
+    step_bake_time_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+
+    @property
+    def shifts_traffic(self) -> bool:
+        return self.type != "rolling"
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        _check(
+            rules.check_healthy_percents,
+            "deployment",
+            self.min_healthy_percent,
+            self.max_healthy_percent,
+        )
+        is_set = self.model_fields_set
+        if self.type not in ("canary", "linear"):
+            for key in ("step_percent", "step_bake_time_minutes"):
+                if key in is_set:
+                    raise ValueError(f"{key} applies to type canary or linear, not {self.type}")
+        if self.type == "rolling":
+            _check(
+                rules.check_az_rebalancing,
+                "deployment",
+                self.availability_zone_rebalancing,
+                self.max_healthy_percent,
+            )
+            return self
+        if "availability_zone_rebalancing" in is_set:
+            raise ValueError("availability_zone_rebalancing applies to type rolling only")
+        bake = 15 if self.bake_time_minutes is None else self.bake_time_minutes
+        total = "bake_time_minutes + step_bake_time_minutes"
+        if self.type == "canary":
+            percent = 5.0 if self.step_percent is None else self.step_percent
+            step = 10 if self.step_bake_time_minutes is None else self.step_bake_time_minutes
+            _check(rules.check_traffic_shift_percent, "step_percent", percent, 0.1)
+            _check(rules.check_deployment_duration, total, bake + step)
+        elif self.type == "linear":
+            percent = 10.0 if self.step_percent is None else self.step_percent
+            step = 6 if self.step_bake_time_minutes is None else self.step_bake_time_minutes
+            _check(rules.check_traffic_shift_percent, "step_percent", percent, 3.0)
+            steps = -(-1000 // round(percent * 10))  # ceil(100 / percent)
+            _check(rules.check_deployment_duration, f"{total} x {steps} steps", bake + step * steps)
+        return self
+
+
+class AutoscalingConfig(_Model):
+    """``autoscaling``: Application Auto Scaling owns the task count (no DesiredCount)."""
+
+    min_tasks: Annotated[int, Field(ge=0, le=10_000)]
+    max_tasks: Annotated[int, Field(ge=1, le=10_000)]
+    target_cpu_percent: Annotated[int, Field(ge=1, le=100)] = 60
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(
+                f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
+            )
+        return self
+
+
+class _ServiceBase(_Model):
+    """Keys every kind of service accepts."""
+
+    image: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] | None = None
+    image_tag: str | None = None
+    image_digest: str | None = None
+    cpu: int = 256
+    memory_mib: int = 512
+    cpu_architecture: Literal["x86_64", "arm64"] = "x86_64"
+    port: Port | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretConfig] = Field(default_factory=dict)
+    command: list[str] | None = None
+    entry_point: list[str] | None = None
+    health_check: ContainerHealthCheckConfig | None = None
+    log_retention_days: int = 30
+    enable_execute_command: bool = False
+
+    @field_validator("environment", "secrets")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _rule(rules.check_env_names, list(value))
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {list(LOG_RETENTION_DAYS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _image(self) -> Self:
+        if self.image is not None and (self.image_tag or self.image_digest):
+            raise ValueError(
+                "give image (a registry reference) or image_tag/image_digest (the environment's "
+                "ECR repository), not both"
+            )
+        if self.image_tag is not None or self.image_digest is not None:
+            _check(
+                rules.check_image_reference,
+                "image_tag/image_digest",
+                self.image_tag,
+                self.image_digest,
+                "image_tag",
+                "image_digest",
+            )
+        both = sorted(set(self.environment) & set(self.secrets))
+        if both:
+            raise ValueError(f"secrets {both} are also set in environment; keep one")
+        return self
+
+
+class _ReplicaService(_ServiceBase):
+    """Keys of services with a desired count (web, network, worker)."""
+
+    capacity: list[CapacityShareConfig] | None = None
+    desired_count: Annotated[int, Field(ge=0)] | None = None
+    autoscaling: AutoscalingConfig | None = None
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    ephemeral_storage_gib: Annotated[int, Field(ge=21, le=200)] | None = None
+
+    @model_validator(mode="after")
+    def _count(self) -> Self:
+        if self.desired_count is not None and self.autoscaling is not None:
+            raise ValueError(
+                "desired_count must be unset when autoscaling owns the task count (a rendered "
+                "DesiredCount resets it on every deploy); use autoscaling.min_tasks"
+            )
+        return self
+
+
+class WebServiceConfig(_ReplicaService):
+    """``kind: web``: a service behind an ALB of ``load_balancers``."""
+
+    kind: Literal["web"]
+    port: Port = 80
+    load_balancer: str
+    priority: Annotated[int, Field(ge=1, le=50_000)]
+    host_headers: Annotated[list[str], Field(max_length=5)] = Field(default_factory=list)
+    path_patterns: Annotated[
+        list[Annotated[str, Field(pattern=r"^/\S{0,127}$")]], Field(max_length=5)
+    ] = Field(default_factory=list)
+    health_check_path: Annotated[str, Field(pattern=r"^/\S*$")] = "/"
+    health_check_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
+    health_check_timeout_seconds: Annotated[int, Field(ge=2, le=120)] = 5
+    healthy_threshold_count: Annotated[int, Field(ge=2, le=10)] = 2
+    unhealthy_threshold_count: Annotated[int, Field(ge=2, le=10)] = 3
+    health_check_codes: str = "200-399"
+    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    health_check_grace_period_seconds: Annotated[int, Field(ge=0)] = 60
+
+    @field_validator("host_headers")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            _rule(rules.check_domain_name, host)
+        return value
+
+    @field_validator("health_check_codes")
+    @classmethod
+    def _codes(cls, value: str) -> str:
+        return _rule(rules.check_http_codes, value)
+
+    @model_validator(mode="after")
+    def _timing(self) -> Self:
+        if self.health_check_timeout_seconds >= self.health_check_interval_seconds:
+            raise ValueError(
+                f"health_check_timeout_seconds ({self.health_check_timeout_seconds}) must be "
+                f"less than health_check_interval_seconds ({self.health_check_interval_seconds})"
+            )
+        return self
+
+
+class NetworkServiceConfig(_ReplicaService):
+    """``kind: network``: a service behind its own NLB (TCP, TLS or UDP)."""
+
+    kind: Literal["network"]
+    port: Port
+    protocol: Literal["TCP", "TLS", "UDP"] = "TCP"
+    listener_port: Port | None = None
+    internet_facing: bool = False
+    ingress_cidrs: list[str] | None = None
+    certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:")] | None = None
+    domain_name: str | None = None
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,32}$")] | None = None
+    hosted_zone_name: str | None = None
+    preserve_client_ip: bool | None = None
+    health_check_protocol: Literal["TCP", "HTTP", "HTTPS"] = "TCP"
+    health_check_path: Annotated[str, Field(pattern=r"^/\S*$")] | None = None
+    health_check_port: Port | None = None
+    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    deletion_protection: bool = True
+
+    @field_validator("ingress_cidrs")
+    @classmethod
+    def _ingress(cls, value: list[str] | None) -> list[str] | None:
+        return _sources(value)
+
+    @model_validator(mode="after")
+    def _protocol(self) -> Self:
+        if self.internet_facing and self.ingress_cidrs is None:
+            raise ValueError(
+                'an internet-facing load balancer needs ingress_cidrs (e.g. ["0.0.0.0/0"] '
+                "for everyone): who may connect is never implicit"
+            )
+        if (
+            self.protocol == "TLS"
+            and self.certificate_arn is None
+            and (self.domain_name is None or self.hosted_zone_id is None)
+        ):
+            raise ValueError(
+                "protocol TLS needs certificate_arn, or domain_name + hosted_zone_id + "
+                "hosted_zone_name for a DNS-validated certificate"
+            )
+        if self.protocol == "UDP":
+            if self.preserve_client_ip is False:
+                raise ValueError(
+                    "preserve_client_ip must be true or unset for UDP (a Network Load Balancer "
+                    "always preserves the client IP of UDP traffic)"
+                )
+            if self.health_check_port is None:
+                raise ValueError(
+                    "protocol UDP needs health_check_port: a TCP port the container listens on "
+                    "(load balancer health checks are never UDP)"
+                )
+        if self.health_check_path is not None and self.health_check_protocol == "TCP":
+            raise ValueError("health_check_path needs health_check_protocol HTTP or HTTPS")
+        _check_zone(self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
+        return self
+
+
+class WorkerQueueConfig(_Model):
+    """``queue`` of a worker: an SQS queue + dead-letter queue it consumes."""
+
+    visibility_timeout_seconds: Annotated[int, Field(ge=0, le=43_200)] = 300
+    retention_days: Annotated[int, Field(ge=1, le=14)] = 4
+    max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 5
+
+
+class WorkerServiceConfig(_ReplicaService):
+    """``kind: worker``: no load balancer; optionally a queue."""
+
+    kind: Literal["worker"]
+    queue: WorkerQueueConfig | None = None
+
+
+class ScheduledJobConfig(_ServiceBase):
+    """``kind: scheduled``: an EventBridge Scheduler schedule that runs a task."""
+
+    kind: Literal["scheduled"]
+    schedule: str
+    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*$")] | None = None
+    enabled: bool = True
+    task_count: Annotated[int, Field(ge=1, le=10)] = 1
+    retry_attempts: Annotated[int, Field(ge=0, le=185)] = 3
+    max_event_age_seconds: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    capacity: list[CapacityShareConfig] | None = None
+    ephemeral_storage_gib: Annotated[int, Field(ge=21, le=200)] | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _rule(rules.check_schedule_expression, value)
+
+
+class DaemonServiceConfig(_ServiceBase):
+    """``kind: daemon``: one task per EC2 container instance."""
+
+    kind: Literal["daemon"]
+    cpu: int = 128
+    memory_mib: int = 256
+    cpu_architecture: Literal["x86_64", "arm64"] | None = None  # type: ignore[assignment]
+    ec2_capacity: str | None = None
+    network_mode: Literal["bridge", "host", "awsvpc"] = "bridge"
+    min_healthy_percent: Annotated[int, Field(ge=0, le=99)] = 50
+
+
+ServiceConfig = Annotated[
+    WebServiceConfig
+    | NetworkServiceConfig
+    | WorkerServiceConfig
+    | ScheduledJobConfig
+    | DaemonServiceConfig,
+    Field(discriminator="kind"),
+]
+"""One entry of ``services``, by ``kind``."""
+
+
+class LoadBalancerConfig(_Model):
+    """``environments.<env>.load_balancers.<name>``: an ALB that web services share."""
+
+    internet_facing: bool = True
+    ingress_cidrs: list[str] | None = None
+    ingress_prefix_lists: list[Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list
+    )
+    protocol: Literal["HTTP", "HTTPS"] | None = None
+    certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:")] | None = None
+    domain_name: str | None = None
+    subject_alternative_names: list[str] = Field(default_factory=list)
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,32}$")] | None = None
+    hosted_zone_name: str | None = None
+    redirect_http: bool | None = None
+    http_port: Port = 80
+    https_port: Port = 443
+    test_listener_port: Port | None = None
+    test_ingress_cidrs: list[str] | None = None
+    deletion_protection: bool = True
+    access_logs: bool = True
+    access_logs_expiry_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] | None = None
+
+    @field_validator("ingress_cidrs", "test_ingress_cidrs")
+    @classmethod
+    def _ingress(cls, value: list[str] | None) -> list[str] | None:
+        return _sources(value)
+
+    @property
+    def https(self) -> bool:
+        return self.protocol == "HTTPS" or (
+            self.protocol is None
+            and (self.certificate_arn is not None or self.domain_name is not None)
+        )
+
+    @model_validator(mode="after")
+    def _listeners(self) -> Self:
+        if self.internet_facing and self.ingress_cidrs is None and not self.ingress_prefix_lists:
+            raise ValueError(
+                'an internet-facing load balancer needs ingress_cidrs (e.g. ["0.0.0.0/0"] '
+                "for everyone) or ingress_prefix_lists: who may connect is never implicit"
+            )
+        if (
+            self.https
+            and self.certificate_arn is None
+            and (self.domain_name is None or self.hosted_zone_id is None)
+        ):
+            raise ValueError(
+                "HTTPS needs certificate_arn, or domain_name + hosted_zone_id + "
+                "hosted_zone_name for a DNS-validated certificate (or protocol: HTTP)"
+            )
+        if self.redirect_http and not self.https:
+            raise ValueError(
+                "redirect_http needs HTTPS (there is no HTTPS listener to redirect to): add "
+                "certificate_arn or domain_name + hosted zone, or drop redirect_http"
+            )
+        ports = [self.http_port] + ([self.https_port] if self.https else [])
+        ports += [self.test_listener_port] if self.test_listener_port else []
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"listener ports must be distinct, got {ports}")
+        for name in self.subject_alternative_names:
+            _rule(rules.check_domain_name, name)
+        _check_zone(self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
+        return self
+
+
+def _check_zone(domain: str | None, zone_id: str | None, zone_name: str | None) -> None:
+    if domain is not None:
+        _rule(rules.check_domain_name, domain)
+    if (zone_id is None) != (zone_name is None):
+        raise ValueError("give hosted_zone_id and hosted_zone_name together (no lookup at synth)")
+    if zone_name is not None:
+        _rule(rules.check_domain_name, zone_name.rstrip("."))
+        if domain is not None and not (
+            domain == zone_name.rstrip(".") or domain.endswith("." + zone_name.rstrip("."))
+        ):
+            raise ValueError(f"domain_name {domain!r} is not in hosted zone {zone_name!r}")
+    if zone_id is not None and domain is None:
+        raise ValueError("hosted_zone_id needs domain_name")
+
+
 class EnvironmentConfig(_Model):
     """``environments.<env>``: where and what to deploy for one environment."""
 
@@ -225,6 +659,12 @@ class EnvironmentConfig(_Model):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    load_balancers: dict[
+        Annotated[str, Field(pattern=SERVICE_NAME_PATTERN)], LoadBalancerConfig
+    ] = Field(default_factory=dict)
+    services: dict[Annotated[str, Field(pattern=SERVICE_NAME_PATTERN)], ServiceConfig] = Field(
+        default_factory=dict
+    )
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("account")
@@ -255,6 +695,103 @@ class EnvironmentConfig(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _services(self) -> Self:
+        """Cross-references: capacity providers, architectures, Fargate sizes, load balancers
+        and listener priorities (the same rules the constructs apply, checked before synth)."""
+        archs: dict[str, str] = {c.name: c.architecture for c in self.cluster.ec2_capacity}
+        used_lbs: dict[tuple[str, int], str] = {}
+        for name, svc in self.services.items():
+            where = f"services.{name}"
+            if isinstance(svc, DaemonServiceConfig):
+                _check_daemon(where, svc, archs)
+                continue
+            fargate = self._check_capacity(where, svc.capacity, svc.cpu_architecture, archs)
+            if fargate:
+                _check(rules.check_fargate_cpu_memory, where, svc.cpu, svc.memory_mib)
+            else:
+                if svc.ephemeral_storage_gib is not None:
+                    raise ValueError(
+                        f"{where}.ephemeral_storage_gib applies to Fargate only; on EC2 "
+                        "capacity size the instances' root_volume_size_gib"
+                    )
+                _check(rules.check_range, f"{where}.cpu", svc.cpu, 128, 196_608)
+                _check(rules.check_range, f"{where}.memory_mib", svc.memory_mib, 128)
+            if isinstance(svc, ScheduledJobConfig):
+                continue
+            if svc.deployment.shifts_traffic and not isinstance(svc, WebServiceConfig):
+                raise ValueError(
+                    f"{where}.deployment.type {svc.deployment.type} needs an Application Load "
+                    f"Balancer: only kind web services shift traffic; use type rolling for "
+                    f"kind {svc.kind}"
+                )
+            if isinstance(svc, WebServiceConfig):
+                if svc.load_balancer not in self.load_balancers:
+                    raise ValueError(
+                        f"{where}.load_balancer {svc.load_balancer!r} is not one of "
+                        f"load_balancers {sorted(self.load_balancers)}"
+                    )
+                key = (svc.load_balancer, svc.priority)
+                if key in used_lbs:
+                    raise ValueError(
+                        f"{where}.priority {svc.priority} is already used by "
+                        f"services.{used_lbs[key]} on load balancer {svc.load_balancer!r}; "
+                        "priorities must be unique per load balancer"
+                    )
+                used_lbs[key] = name
+        referenced = {lb for lb, _ in used_lbs}
+        for lb in self.load_balancers:
+            if lb not in referenced:
+                raise ValueError(
+                    f"load_balancers.{lb} is not used by any kind web service; remove it or "
+                    "point a service's load_balancer at it"
+                )
+        return self
+
+    def _check_capacity(
+        self,
+        where: str,
+        capacity: list[CapacityShareConfig] | None,
+        architecture: str,
+        archs: dict[str, str],
+    ) -> bool:
+        """Check a service's strategy (default: the cluster's); True when it is Fargate."""
+        shares = (
+            capacity if capacity is not None else self.cluster.default_capacity_provider_strategy
+        )
+        known = self.cluster.provider_names
+        if not shares:
+            raise ValueError(f"{where}.capacity must name at least one capacity provider")
+        providers = [s.provider for s in shares]
+        for i, provider in enumerate(providers):
+            if provider not in known:
+                raise ValueError(
+                    f"{where}.capacity.{i}.provider names {provider!r}, which the cluster does "
+                    f"not have; use one of {known}"
+                )
+        if len(set(providers)) != len(providers):
+            raise ValueError(f"{where}.capacity names a provider twice: {providers}")
+        if sum(1 for s in shares if s.base) > 1:
+            raise ValueError(f"{where}.capacity: at most one entry may set base")
+        if not any(s.weight for s in shares):
+            raise ValueError(f"{where}.capacity: at least one weight must be above 0")
+        fargate = {p in ("FARGATE", "FARGATE_SPOT") for p in providers}
+        if len(fargate) > 1:
+            raise ValueError(
+                f"{where}.capacity mixes Fargate and EC2 capacity providers; ECS accepts one "
+                "kind per strategy"
+            )
+        if fargate == {False}:
+            for provider in providers:
+                _check(
+                    rules.check_capacity_architecture,
+                    f"{where}.cpu_architecture",
+                    architecture,
+                    provider,
+                    archs[provider],
+                )
+        return fargate == {True}
+
     @property
     def zones(self) -> list[str]:
         """The AZs the VPC spans: the first ``network.max_azs`` of ``availability_zones``."""
@@ -277,6 +814,46 @@ class AppConfig(_Model):
                 f"environments {sorted(self.environments)}"
             )
         return self
+
+
+def _check_daemon(where: str, svc: DaemonServiceConfig, archs: dict[str, str]) -> None:
+    if not archs:
+        raise ValueError(
+            f"{where}: a daemon runs one task per EC2 instance and the cluster has no "
+            "ec2_capacity (Fargate has no instances); add cluster.ec2_capacity or use kind worker"
+        )
+    if svc.ec2_capacity is not None and svc.ec2_capacity not in archs:
+        hint = (
+            " (a daemon runs one task per EC2 instance; Fargate has no instances)"
+            if svc.ec2_capacity in ("FARGATE", "FARGATE_SPOT")
+            else ""
+        )
+        raise ValueError(
+            f"{where}.ec2_capacity {svc.ec2_capacity!r} is not an EC2 capacity of the cluster; "
+            f"use one of {sorted(archs)}{hint}"
+        )
+    pools = [svc.ec2_capacity] if svc.ec2_capacity is not None else list(archs)
+    pool_archs = {archs[p] for p in pools}
+    if svc.cpu_architecture is None and len(pool_archs) > 1:
+        raise ValueError(
+            f"{where}.cpu_architecture must be set: the EC2 capacities mix architectures "
+            f"{ {p: archs[p] for p in pools} }"
+        )
+    if svc.cpu_architecture is not None and svc.cpu_architecture not in pool_archs:
+        raise ValueError(
+            f"{where}.cpu_architecture must be {sorted(pool_archs)} to match the EC2 "
+            f"capacities it runs on, got {svc.cpu_architecture!r}"
+        )
+    _check(rules.check_range, f"{where}.cpu", svc.cpu, 128, 196_608)
+    _check(rules.check_range, f"{where}.memory_mib", svc.memory_mib, 128)
+
+
+def _check(check: Callable[..., object], *args: Any) -> None:
+    """Run a shared rule whose first argument is the full key path (model-level checks)."""
+    try:
+        check(*args)
+    except EcskitValidationError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _rule(check: Callable[[str, _T], object], value: _T) -> _T:
@@ -313,7 +890,7 @@ def select_environment(config: AppConfig, name: str | None) -> tuple[str, Enviro
 
 
 def _describe(error: Any) -> str:
-    loc = tuple(str(part) for part in error["loc"])
+    loc = _without_kind_tag(tuple(str(part) for part in error["loc"]))
     path = ".".join(loc) or CONTEXT_KEY
     path = f"{CONTEXT_KEY}.{path}" if loc else path
     kind = error["type"]
@@ -322,10 +899,25 @@ def _describe(error: Any) -> str:
         return f"{path}: unknown key; allowed keys here: {allowed}"
     if kind == "missing":
         return f"{path}: required key is missing"
+    if kind == "union_tag_invalid":  # e.g. an unknown service kind
+        ctx = error.get("ctx", {})
+        return f"{path}.kind: got {ctx.get('tag')!r}; must be one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return f"{path}.kind: required key is missing; one of {list(SERVICE_KINDS)}"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if "got " in message:
+    if "got " in message or (kind == "value_error" and isinstance(error["input"], Mapping)):
+        # A rule that names its value, or a cross-key rule on a whole section (its message
+        # names the keys; echoing the section back would bury it).
         return f"{path}: {message}"
     return f"{path}: got {error['input']!r}; {message}"
+
+
+def _without_kind_tag(loc: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop the discriminator pydantic puts after ``services.<name>`` (``web``, ...)."""
+    for i in range(len(loc) - 2):
+        if loc[i] == "services" and loc[i + 2] in SERVICE_KINDS:
+            return loc[: i + 2] + loc[i + 3 :]
+    return loc
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -339,6 +931,13 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _unwrap(annotation: Any, part: Any) -> Any:
+    members = _union_members(annotation)
+    if members:  # a discriminated union: ``part`` is the tag (e.g. a service kind)
+        for member in members:
+            kind = member.model_fields.get("kind")
+            if kind is not None and typing.get_args(kind.annotation) == (part,):
+                return member
+        return None
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         field = annotation.model_fields.get(str(part))
         return _strip(field.annotation) if field else None
@@ -349,6 +948,12 @@ def _unwrap(annotation: Any, part: Any) -> Any:
     if origin is dict and len(args) == 2:
         return _strip(args[1])
     return None
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return [a for a in typing.get_args(annotation) if isinstance(a, type)]
+    return []
 
 
 def _strip(annotation: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,3 +136,27 @@ def assert_tagged(templates: dict[str, Any], env: str) -> None:
                 assert values.get(key) == value, (name, logical_id, key)
             tagged += 1
     assert tagged > 10
+
+
+# Snapshots: whole templates, with what differs between machines or CDK asset builds replaced.
+_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+_ASSET_BUCKET = re.compile(r"cdk-[a-z0-9]+-assets-[A-Za-z0-9${}:.-]+")
+
+
+def asset_hash_matcher(*, data: Any, path: Any) -> Any:
+    """syrupy matcher: asset hashes (``<hash>.zip``/``.json`` keys, asset paths) and the
+    bootstrap assets bucket become placeholders; CDK's analytics blob (versions) too."""
+    if isinstance(data, str):
+        if path and path[-1][0] == "Analytics":
+            return "<cdk-analytics>"
+        return _ASSET_BUCKET.sub("<assets-bucket>", _ASSET_HASH.sub("<asset-hash>", data))
+    return data
+
+
+@pytest.fixture
+def template_snapshot(snapshot: Any) -> Any:
+    """``assert template.to_json() == template_snapshot``: JSON, asset hashes normalised.
+    Update on purpose with ``make snapshot-update``."""
+    from syrupy.extensions.json import JSONSnapshotExtension
+
+    return snapshot.with_defaults(extension_class=JSONSnapshotExtension, matcher=asset_hash_matcher)

@@ -29,10 +29,12 @@ def test_cdk_cli_synth_is_offline_and_clean(dev_cli_synth: tuple[Any, Path]) -> 
     stacks = {
         k for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"
     }
-    assert stacks == {"ecskit-dev-Network", "ecskit-dev-Platform"}
+    assert stacks == {"ecskit-dev-Network", "ecskit-dev-Platform", "ecskit-dev-Services"}
     platform = manifest["artifacts"]["ecskit-dev-Platform"]
     assert platform["environment"] == "aws://unknown-account/eu-west-1"
     assert "ecskit-dev-Network" in platform["dependencies"]
+    services = manifest["artifacts"]["ecskit-dev-Services"]
+    assert {"ecskit-dev-Network", "ecskit-dev-Platform"} <= set(services["dependencies"])
     assert (
         not (ROOT / "cdk.context.json").exists()
         or "availability-zones" not in (ROOT / "cdk.context.json").read_text()
@@ -93,6 +95,96 @@ def test_every_taggable_dev_resource_is_tagged(dev_templates: dict[str, Template
     assert_tagged(dev_templates, "dev")
 
 
+def dev_services(dev_templates: dict[str, Template]) -> dict[str, dict[str, Any]]:
+    """The dev Services stack's ECS services' properties by configured name."""
+    found = dev_templates["ecskit-dev-Services"].find_resources("AWS::ECS::Service")
+    return {v["Metadata"]["aws:cdk:path"].split("/")[1]: v["Properties"] for v in found.values()}
+
+
+def test_dev_services_placement_without_nat(dev_templates: dict[str, Template]) -> None:
+    services = dev_services(dev_templates)
+    assert set(services) == {"web", "api", "tcp", "worker"}
+    public_subnet_outputs = {"PublicSubnet1", "PublicSubnet2"}
+    for name, props in services.items():
+        network = props["NetworkConfiguration"]["AwsvpcConfiguration"]
+        subnets = json.dumps(network["Subnets"])
+        if name == "api":  # EC2 capacity: the instance's agent pulls the image
+            assert network["AssignPublicIp"] == "DISABLED"
+            assert "PrivateSubnet" in subnets
+        else:  # Fargate in a VPC without NAT or ECR/logs endpoints: public IP, public subnets
+            assert network["AssignPublicIp"] == "ENABLED", name
+            assert all(s in subnets for s in public_subnet_outputs), name
+        assert "DesiredCount" not in props  # nothing resets a running count on deploy
+        assert props["DeploymentConfiguration"]["MinimumHealthyPercent"] == 100
+        assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+            "Enable": True,
+            "Rollback": True,
+        }
+        assert "LaunchType" not in props
+    assert services["worker"]["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}
+    ]
+    api_provider = services["api"]["CapacityProviderStrategy"][0]["CapacityProvider"]
+    assert api_provider["Fn::GetStackOutput"]["StackName"] == "ecskit-dev-Platform"
+
+
+def test_dev_shared_http_load_balancer(dev_templates: dict[str, Template]) -> None:
+    t = dev_templates["ecskit-dev-Services"]
+    t.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 2)  # the ALB and tcp's NLB
+    t.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {
+            "Type": "application",
+            "Scheme": "internet-facing",
+            "LoadBalancerAttributes": Match.array_with(
+                [{"Key": "deletion_protection.enabled", "Value": "false"}]
+            ),
+        },
+    )
+    listeners = [
+        r["Properties"] for r in t.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    ]
+    assert sorted((p["Port"], p["Protocol"]) for p in listeners) == [(80, "HTTP"), (80, "TCP")]
+    rules = sorted(
+        (
+            r["Properties"]["Priority"],
+            r["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"],
+        )
+        for r in t.find_resources("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    )
+    assert rules == [(10, ["/api/*"]), (100, ["/*"])]
+    t.resource_count_is("AWS::S3::Bucket", 0)  # access logs off in dev
+    t.has_resource_properties(
+        "AWS::SQS::Queue", {"VisibilityTimeout": 120, "SqsManagedSseEnabled": True}
+    )
+    t.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {"ScheduleExpression": "cron(0 3 * * ? *)", "ScheduleExpressionTimezone": "Etc/UTC"},
+    )
+    outputs = t.to_json()["Outputs"]
+    assert {
+        "publicloadbalancerdns",
+        "webservicename",
+        "apiservicename",
+        "tcpservicename",
+        "tcploadbalancerdns",
+        "workerservicename",
+        "workerqueueurl",
+        "nightlyschedulename",
+    } <= set(outputs)
+
+
+DEV_STACKS = ["ecskit-dev-Network", "ecskit-dev-Platform", "ecskit-dev-Services"]
+
+
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_dev_stack_snapshot(
+    dev_templates: dict[str, Template], template_snapshot: Any, stack: str
+) -> None:
+    """The whole template, logical ids included: a renamed construct id shows up here."""
+    assert dev_templates[stack].to_json() == template_snapshot
+
+
 def run_app(tmp_path: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "app.py"],
@@ -141,14 +233,33 @@ def test_readme_commands_have_make_targets() -> None:
 
 def test_public_exports_are_the_intended_ones() -> None:
     assert sorted(constructs_lib.__all__) == [
+        "BlueGreenDeployment",
+        "CanaryDeployment",
+        "CapacityShare",
+        "ClassicLoadBalancedService",
         "ComputeCluster",
+        "ContainerSpec",
+        "ContainerTaskDefinition",
+        "DaemonService",
         "Ec2Capacity",
         "EcskitValidationError",
+        "HealthCheck",
+        "ImageRef",
         "ImageRepository",
         "InterfaceEndpoint",
+        "LinearDeployment",
         "MachineImageKind",
         "Network",
+        "NetworkService",
+        "PortSpec",
+        "RollingDeployment",
+        "ScheduledJob",
+        "SecretRef",
+        "WebLoadBalancer",
+        "WebService",
+        "WorkerService",
         "__version__",
     ]
+    assert sorted(constructs_lib._EXPORTS) == sorted(set(constructs_lib.__all__) - {"__version__"})
     for name in constructs_lib.__all__:
         assert getattr(constructs_lib, name) is not None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from tests.conftest import assert_tagged
 
@@ -48,3 +49,140 @@ def test_prod_stacks_are_pinned_to_the_account(prod_app: tuple[Any, dict[str, An
 
 def test_every_taggable_prod_resource_is_tagged(prod_templates: dict[str, Template]) -> None:
     assert_tagged(prod_templates, "prod")
+
+
+def test_prod_synth_needs_no_aws_lookup(prod_app: tuple[Any, dict[str, Any]]) -> None:
+    app, stacks = prod_app
+    assembly = app.synth()
+    manifest = json.loads((Path(assembly.directory) / "manifest.json").read_text())
+    assert "missing" not in manifest  # the account-pinned VPC's AZs come from the config
+    assert set(stacks) == {"network", "platform", "services"}
+
+
+SERVICES = ("web", "api", "tcp", "worker", "nightly", "agent")
+
+
+def by_service(t: Template, type_: str) -> dict[str, dict[str, Any]]:
+    """Properties of ``type_`` resources by configured service name (logical id prefix)."""
+    found = t.find_resources(type_)
+    return {next(n for n in SERVICES if k.startswith(n)): v["Properties"] for k, v in found.items()}
+
+
+def test_prod_https_load_balancer(prod_templates: dict[str, Template]) -> None:
+    t = prod_templates["ecskit-prod-Services"]
+    listeners = {
+        r["Properties"]["Port"]: r["Properties"]
+        for r in t.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+        if r["Properties"]["Protocol"] != "TCP"
+    }
+    assert sorted(listeners) == [80, 443, 9443]
+    assert listeners[80]["DefaultActions"][0]["RedirectConfig"] == {
+        "Port": "443",
+        "Protocol": "HTTPS",
+        "StatusCode": "HTTP_301",
+    }
+    for port in (443, 9443):
+        assert listeners[port]["Protocol"] == "HTTPS"
+        assert listeners[port]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    t.has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {
+            "DomainName": "app.example.com",
+            "SubjectAlternativeNames": ["api.example.com"],
+            "ValidationMethod": "DNS",
+        },
+    )
+    t.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {"Name": "app.example.com.", "Type": "A", "HostedZoneId": "Z0123456789EXAMPLE"},
+    )
+    alb = next(
+        r["Properties"]
+        for r in t.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+        if r["Properties"]["Type"] == "application"
+    )
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    t.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {
+                    "LifecycleConfiguration": {
+                        "Rules": [
+                            {
+                                "ExpirationInDays": 365,
+                                "Id": "expire-access-logs",
+                                "Status": "Enabled",
+                            }
+                        ]
+                    }
+                }
+            ),
+        },
+    )
+    test_ingress = [
+        rule
+        for sg in t.find_resources("AWS::EC2::SecurityGroup").values()
+        for rule in sg["Properties"].get("SecurityGroupIngress", [])
+        if rule["FromPort"] == 9443
+    ]
+    assert [r["CidrIp"] for r in test_ingress] == ["10.20.0.0/16"]  # test listener: VPC only
+
+
+def test_prod_services_deploy_safely(prod_templates: dict[str, Template]) -> None:
+    t = prod_templates["ecskit-prod-Services"]
+    services = by_service(t, "AWS::ECS::Service")
+    assert set(services) == {"web", "api", "tcp", "worker", "agent"}
+    web, api, tcp, worker, agent = (services[n] for n in ("web", "api", "tcp", "worker", "agent"))
+    assert web["DeploymentConfiguration"]["Strategy"] == "CANARY"
+    assert web["DeploymentConfiguration"]["CanaryConfiguration"] == {
+        "CanaryBakeTimeInMinutes": 10,
+        "CanaryPercent": 10,
+    }
+    assert api["DeploymentConfiguration"]["Strategy"] == "BLUE_GREEN"
+    assert api["DeploymentConfiguration"]["BakeTimeInMinutes"] == 10
+    advanced = api["LoadBalancers"][0]["AdvancedConfiguration"]
+    assert {
+        "AlternateTargetGroupArn",
+        "ProductionListenerRule",
+        "TestListenerRule",
+        "RoleArn",
+    } <= set(advanced)
+    # Autoscaling owns web/api/worker counts; tcp sets its count explicitly.
+    assert [n for n, p in services.items() if "DesiredCount" in p] == ["tcp"]
+    assert tcp["DesiredCount"] == 2
+    targets = {
+        name: (p["MinCapacity"], p["MaxCapacity"])
+        for name, p in by_service(t, "AWS::ApplicationAutoScaling::ScalableTarget").items()
+    }
+    assert targets == {"web": (2, 10), "api": (2, 6), "worker": (1, 4)}
+    for name in ("web", "tcp", "worker"):  # NAT in prod: Fargate tasks stay private
+        network = services[name]["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED", name
+        assert "PrivateSubnet" in json.dumps(network["Subnets"]), name
+    assert worker["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    assert agent["SchedulingStrategy"] == "DAEMON"
+    assert agent["LaunchType"] == "EC2"
+    assert agent["PlacementConstraints"] == [
+        {"Expression": "attribute:ecs.cpu-architecture == arm64", "Type": "memberOf"}
+    ]
+    t.has_resource_properties(
+        "AWS::Scheduler::Schedule", {"ScheduleExpressionTimezone": "Europe/Paris"}
+    )
+    t.has_resource(
+        "AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": 365}, "DeletionPolicy": "Retain"}
+    )
+
+
+def test_prod_synth_has_no_warnings(prod_app: tuple[Any, dict[str, Any]]) -> None:
+    assembly = prod_app[0].synth()
+    found = [
+        f"{s.stack_name}: {m.id}: {m.entry.data}"
+        for s in assembly.stacks
+        for m in s.messages
+        if str(m.level).lower().endswith(("warning", "error"))
+    ]
+    assert found == []

@@ -246,6 +246,19 @@ def test_ec2_capacity_attributes() -> None:
     assert cluster.capacity_provider_names == ["FARGATE", "FARGATE_SPOT", "graviton"]
     assert cluster.ec2_capacities["graviton"] is capacity
     assert isinstance(capacity.capacity_provider, ecs.AsgCapacityProvider)
+    assert capacity.instance_types == ("c7g.xlarge",)
+
+
+def test_default_capacity_shares_for_services() -> None:
+    cluster = new_cluster(Stack(unit_app(), "S"))
+    assert cluster.default_capacity_shares == (CapacityShare("FARGATE"),)
+    cluster.add_ec2_capacity("pool", instance_types=["t3.small"], max_capacity=1)
+    cluster.set_default_capacity_provider_strategy([CapacityShare("pool", base=1)])
+    assert cluster.default_capacity_shares == (CapacityShare("pool", base=1),)
+    assert ComputeCluster.is_fargate_strategy([CapacityShare("FARGATE_SPOT")])
+    assert not ComputeCluster.is_fargate_strategy([CapacityShare("pool")])
+    ec2_only = new_cluster(Stack(unit_app(), "T"), enable_fargate=False)
+    assert ec2_only.default_capacity_shares == ()
 
 
 @pytest.mark.parametrize(

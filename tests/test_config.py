@@ -46,6 +46,68 @@ def test_committed_config_is_valid(raw: dict[str, Any]) -> None:
     assert prod.cluster.ec2_capacity[0].architecture == "arm64"
 
 
+def test_committed_services_demonstrate_every_kind(raw: dict[str, Any]) -> None:
+    config = load_config(raw)
+    dev, prod = config.environments["dev"], config.environments["prod"]
+    assert {name: svc.kind for name, svc in dev.services.items()} == {
+        "web": "web",
+        "api": "web",
+        "tcp": "network",
+        "worker": "worker",
+        "nightly": "scheduled",
+    }
+    assert [s.provider for s in dev.services["worker"].capacity or []] == ["FARGATE_SPOT"]
+    assert [s.provider for s in dev.services["api"].capacity or []] == ["general"]
+    assert dev.load_balancers["public"].https is False
+    assert prod.load_balancers["public"].https is True
+    assert prod.services["agent"].kind == "daemon"
+    assert {prod.services[n].deployment.type for n in ("web", "api")} == {"canary", "blue_green"}  # type: ignore[union-attr]
+
+
+def test_service_defaults() -> None:
+    config = load_config(
+        {
+            "owner": "team",
+            "environments": {
+                "dev": {
+                    "region": "us-east-2",
+                    "availability_zones": ["us-east-2a", "us-east-2b"],
+                    "load_balancers": {"alb": {"ingress_cidrs": ["0.0.0.0/0"]}},
+                    "services": {"web": {"kind": "web", "load_balancer": "alb", "priority": 1}},
+                }
+            },
+        }
+    )
+    env = config.environments["dev"]
+    web = env.services["web"]
+    assert web.kind == "web"
+    assert (web.cpu, web.memory_mib, web.port, web.cpu_architecture) == (256, 512, 80, "x86_64")
+    assert web.deployment.type == "rolling"  # type: ignore[union-attr]
+    assert (web.deployment.min_healthy_percent, web.deployment.max_healthy_percent) == (100, 200)  # type: ignore[union-attr]
+    assert web.desired_count is None  # type: ignore[union-attr]
+    lb = env.load_balancers["alb"]
+    assert (lb.internet_facing, lb.deletion_protection, lb.access_logs) == (True, True, True)
+
+
+def test_daemon_needs_ec2_capacity() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"environments\.dev: services\.agent: a daemon runs one task per EC2 instance and the cluster has no ec2_capacity \(Fargate has no instances\); add cluster\.ec2_capacity or use kind worker",
+    ):
+        load_config(
+            {
+                "owner": "team",
+                "environments": {
+                    "dev": {
+                        "region": "us-east-2",
+                        "availability_zones": ["us-east-2a", "us-east-2b"],
+                        "services": {"agent": {"kind": "daemon"}},
+                    }
+                },
+            }
+        )
+
+
 def test_defaults_fill_in_a_minimal_environment() -> None:
     config = load_config(
         {
@@ -112,6 +174,46 @@ BAD_VALUES = [
     ("environments.dev.cluster.default_capacity_provider_strategy", [{"provider": "gpu"}], r"environments\.dev\.cluster: .*names provider 'gpu', which the cluster does not have; use one of \['FARGATE', 'FARGATE_SPOT', 'general'\]"),
     ("environments.dev.cluster.default_capacity_provider_strategy", [{"provider": "FARGATE"}, {"provider": "general"}], r"cluster: .*mixes Fargate and EC2"),
     ("environments.dev.cluster.default_capacity_provider_strategy", [{"provider": "FARGATE", "base": 1}, {"provider": "FARGATE_SPOT", "base": 1}], r"cluster: .*at most one entry may set base"),
+    # services and load balancers (issue 3): the config rejects what the constructs reject
+    ("environments.dev.services.web.memory_mib", 4096, r"environments\.dev: services\.web\.memory_mib must be 512, 1024, 2048 MiB with cpu 256 on Fargate \(pick a memory size from that list, or another cpu\), got 4096"),
+    ("environments.dev.services.web.cpu", 300, r"environments\.dev: services\.web\.cpu must be one of \[256, 512, 1024, 2048, 4096, 8192, 16384\] on Fargate, got 300"),
+    ("environments.dev.load_balancers.public.protocol", "HTTPS", r"environments\.dev\.load_balancers\.public: .*HTTPS needs certificate_arn, or domain_name \+ hosted_zone_id \+ hosted_zone_name"),
+    ("environments.dev.load_balancers.public.redirect_http", True, r"load_balancers\.public: .*redirect_http needs HTTPS \(there is no HTTPS listener to redirect to\)"),
+    ("environments.dev.load_balancers.public.ingress_cidrs", ["0.0.0.0/33"], r"load_balancers\.public\.ingress_cidrs: must be an IPv4/IPv6 CIDR like '203\.0\.113\.0/24' or a prefix list id 'pl-\.\.\.', got '0\.0\.0\.0/33'"),
+    ("environments.dev.load_balancers.public.test_listener_port", 80, r"load_balancers\.public: .*listener ports must be distinct, got \[80, 80\]"),
+    ("environments.dev.load_balancers.public.ingress_cidrs", None, r"load_balancers\.public: an internet-facing load balancer needs ingress_cidrs \(e\.g\. \[\"0\.0\.0\.0/0\"\] for everyone\) or ingress_prefix_lists: who may connect is never implicit"),
+    ("environments.dev.services.tcp.internet_facing", True, r"services\.tcp: an internet-facing load balancer needs ingress_cidrs"),
+    ("environments.dev.load_balancers.spare", {"internet_facing": False}, r"environments\.dev: load_balancers\.spare is not used by any kind web service"),
+    ("environments.dev.services.web.capacity", [{"provider": "gpu"}], r"environments\.dev: services\.web\.capacity\.0\.provider names 'gpu', which the cluster does not have; use one of \['FARGATE', 'FARGATE_SPOT', 'general'\]"),
+    ("environments.dev.services.web.capacity", [{"provider": "FARGATE"}, {"provider": "general"}], r"services\.web\.capacity mixes Fargate and EC2 capacity providers"),
+    ("environments.dev.services.agent", {"kind": "daemon", "ec2_capacity": "FARGATE"}, r"services\.agent\.ec2_capacity 'FARGATE' is not an EC2 capacity of the cluster; use one of \['general'\] \(a daemon runs one task per EC2 instance; Fargate has no instances\)"),
+    ("environments.dev.services.agent", {"kind": "daemon", "cpu_architecture": "x86_64"}, r"services\.agent\.cpu_architecture must be \['arm64'\] to match the EC2 capacities it runs on, got 'x86_64'"),
+    ("environments.dev.services.worker.deployment", {"type": "blue_green"}, r"services\.worker\.deployment\.type blue_green needs an Application Load Balancer: only kind web services shift traffic; use type rolling for kind worker"),
+    ("environments.dev.services.tcp.deployment", {"type": "canary"}, r"services\.tcp\.deployment\.type canary needs an Application Load Balancer"),
+    ("environments.dev.services.api.priority", 100, r"services\.api\.priority 100 is already used by services\.web on load balancer 'public'; priorities must be unique per load balancer"),
+    ("environments.dev.services.api.priority", 0, r"services\.api\.priority: got 0; Input should be greater than or equal to 1"),
+    ("environments.dev.services.web.port", 70000, r"environments\.dev\.services\.web\.port: got 70000; Input should be less than or equal to 65535"),
+    ("environments.dev.services.tcp.listener_port", 0, r"services\.tcp\.listener_port: got 0; Input should be greater than or equal to 1"),
+    ("environments.dev.services.web.desired_count", -1, r"environments\.dev\.services\.web\.desired_count: got -1; Input should be greater than or equal to 0"),
+    ("environments.dev.cluster.ec2_capacity.0.instance_types", ["t3.medium"], r"environments\.dev: services\.api\.cpu_architecture must be 'x86_64' to run on EC2 capacity 'general' \(its instance types are x86_64 only\).*got 'arm64'"),
+    ("environments.dev.services.api.ephemeral_storage_gib", 30, r"services\.api\.ephemeral_storage_gib applies to Fargate only"),
+    ("environments.dev.services.web.kind", "lambda", r"environments\.dev\.services\.web\.kind: got 'lambda'; must be one of 'web', 'network', 'worker', 'scheduled', 'daemon'"),
+    ("environments.dev.services.web.cpux", 1, r"environments\.dev\.services\.web\.cpux: unknown key; allowed keys here: \[.*'cpu', .*'priority'"),
+    ("environments.dev.services.web.load_balancer", "internal", r"services\.web\.load_balancer 'internal' is not one of load_balancers \['public'\]"),
+    ("environments.dev.services.web.health_check_timeout_seconds", 20, r"services\.web: .*health_check_timeout_seconds \(20\) must be less than health_check_interval_seconds \(15\)"),
+    ("environments.dev.services.web.secrets", {"DB": {}}, r"services\.web\.secrets\.DB: .*give exactly one of secrets_manager or ssm_parameter"),
+    ("environments.dev.services.web.environment", {"bad-name": "x"}, r"services\.web\.environment: must be an environment variable name like 'LOG_LEVEL', got 'bad-name'"),
+    ("environments.dev.services.web.image_tag", "v1!", r"environments\.dev\.services\.web: image_tag must be a Docker tag \(letters, digits, '_', '\.', '-'\), got 'v1!'"),
+    ("environments.dev.services.nightly.schedule", "daily", r"services\.nightly\.schedule: must be 'rate\(<n> minutes\|hours\|days\)'"),
+    ("environments.dev.services.tcp.protocol", "UDP", r"services\.tcp: .*protocol UDP needs health_check_port"),
+    ("environments.dev.services.tcp.protocol", "TLS", r"services\.tcp: .*protocol TLS needs certificate_arn, or domain_name \+ hosted_zone_id"),
+    ("environments.dev.services.worker.deployment", {"min_healthy_percent": 50, "max_healthy_percent": 100}, r"services\.worker\.deployment: deployment\.availability_zone_rebalancing must be False when max_healthy_percent is 100 .*got True"),
+    ("environments.dev.services.worker.deployment", {"min_healthy_percent": 100, "max_healthy_percent": 100, "availability_zone_rebalancing": False}, r"services\.worker\.deployment: deployment\.max_healthy_percent must be above min_healthy_percent \(100\), or no task can be replaced, got 100"),
+    ("environments.dev.services.worker.deployment", {"step_percent": 10}, r"services\.worker\.deployment: .*step_percent applies to type canary or linear, not rolling"),
+    ("environments.prod.services.web.deployment.step_percent", 0.05, r"prod\.services\.web\.deployment: step_percent must be a multiple of 0\.1 between 0\.1 and 100\.0, got 0\.05"),
+    ("environments.prod.services.web.deployment", {"type": "canary", "bake_time_minutes": 1440, "step_bake_time_minutes": 1440}, r"prod\.services\.web\.deployment: bake_time_minutes \+ step_bake_time_minutes must be at most 1980 minutes \(33 hours\) of bake time in total, or CloudFormation rejects the deployment; shorten the bake times or use larger steps, got '2880 minutes'"),
+    ("environments.prod.services.web.desired_count", 2, r"prod\.services\.web: .*desired_count must be unset when autoscaling owns the task count"),
+    ("environments.prod.load_balancers.public.hosted_zone_name", "example.org", r"load_balancers\.public: .*domain_name 'app\.example\.com' is not in hosted zone 'example\.org'"),
     ("default_environment", "qa", r"ecskit: .*default_environment 'qa' is not one of the environments"),
     ("owner", "", r"ecskit\.owner: got ''; String should have at least 1 character"),
 ]  # fmt: skip
