@@ -3,11 +3,13 @@
 Both run as fresh Python processes with the same interpreter, Node (node_modules/.bin first),
 feature flags and built-in CloudFormation validation, writing to a temporary directory:
 
-* ``app``:   ``python app.py`` for the default environment (all its stacks);
-* ``empty``: an App with one near-empty Stack (jsii boot + aws-cdk-lib load + synth).
+* ``empty``:    an App with one near-empty Stack (jsii boot + aws-cdk-lib load + synth);
+* ``platform``: ``python app.py`` for the environment without its services (Network + Platform
+  stacks: the environment's ``services`` emptied through the context, as ``-c`` would);
+* ``app``:      ``python app.py`` for the environment, all its stacks.
 
 Runs alternate (empty, app, empty, app, ...) so machine noise hits both alike; prints each
-median, the ratio app/empty (goal for the platform stacks: <= 1.5) and the spread.
+median and spread, and the ratios to ``empty`` (goal for the platform stacks: <= 1.5).
 Usage: ``python bench/synth.py [--runs N] [--env NAME]``.
 """
 
@@ -47,6 +49,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each (default: 5)")
     parser.add_argument("--env", default=None, help="environment (default: cdk.json's default)")
+    parser.add_argument(
+        "--no-validation",
+        action="store_true",
+        help="turn off CDK's built-in CloudFormation validation in all three (CDK_VALIDATION=false)"
+        " to see how much of the time it takes (default: on, as `cdk synth` runs it)",
+    )
     args = parser.parse_args()
 
     env = {
@@ -55,26 +63,53 @@ def main() -> int:
     }
     if args.env:
         env["CDK_CONTEXT_JSON"] = json.dumps({"env": args.env})
-    results: dict[str, list[float]] = {"empty": [], "app": []}
+    if args.no_validation:
+        env["CDK_VALIDATION"] = "false"
+    config = json.loads((ROOT / "cdk.json").read_text())["context"]["ecskit"]
+    env_name = args.env or config["default_environment"]
+    environment = config["environments"][env_name]
+    environment["services"] = {}
+    environment.pop("load_balancers", None)  # shared ALBs exist only for the services
+    platform_context = json.dumps({"env": env_name, "ecskit": config})
+    results: dict[str, list[float]] = {"empty": [], "platform": [], "app": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
-            out_empty = str(Path(tmp) / f"empty{i}")
-            out_app = str(Path(tmp) / f"app{i}")
+            out = {name: str(Path(tmp) / f"{name}{i}") for name in results}
             results["empty"].append(
-                timed([sys.executable, "-c", EMPTY_APP, str(ROOT / "cdk.json"), out_empty], env)
+                timed([sys.executable, "-c", EMPTY_APP, str(ROOT / "cdk.json"), out["empty"]], env)
             )
-            results["app"].append(timed([sys.executable, "app.py"], {**env, "CDK_OUTDIR": out_app}))
-            stacks = sorted(p.name for p in Path(out_app).glob("*.template.json"))
+            results["platform"].append(
+                timed(
+                    [sys.executable, "app.py"],
+                    {**env, "CDK_OUTDIR": out["platform"], "CDK_CONTEXT_JSON": platform_context},
+                )
+            )
+            results["app"].append(
+                timed([sys.executable, "app.py"], {**env, "CDK_OUTDIR": out["app"]})
+            )
+            stacks = {
+                name: sorted(
+                    p.name.removesuffix(".template.json")
+                    for p in Path(out[name]).glob("*.template.json")
+                )
+                for name in ("platform", "app")
+            }
     empty = statistics.median(results["empty"])
-    app = statistics.median(results["app"])
-    print(f"synth benchmark, {args.runs} alternating runs each, on {os.cpu_count()} CPUs")
-    print(f"  stacks in app: {', '.join(s.removesuffix('.template.json') for s in stacks)}")
+    validation = "off" if args.no_validation else "on"
+    print(
+        f"synth benchmark ({env_name}), {args.runs} alternating runs each, "
+        f"{os.cpu_count()} CPUs, built-in CloudFormation validation {validation}"
+    )
     for name, values in results.items():
+        listed = f"  [{', '.join(stacks[name])}]" if name in stacks else ""
         print(
-            f"  {name:5}  median {statistics.median(values):6.2f} s"
-            f"  (min {min(values):.2f}, max {max(values):.2f})"
+            f"  {name:8}  median {statistics.median(values):6.2f} s"
+            f"  (min {min(values):.2f}, max {max(values):.2f}){listed}"
         )
-    print(f"  ratio app/empty: {app / empty:.2f} (goal <= 1.5 for the platform stacks)")
+    for name in ("platform", "app"):
+        ratio = statistics.median(results[name]) / empty
+        goal = "  (goal <= 1.5)" if name == "platform" else ""
+        print(f"  ratio {name}/empty: {ratio:.2f}{goal}")
     return 0
 
 
