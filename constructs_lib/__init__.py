@@ -39,6 +39,13 @@ _EXPORTS: dict[str, str] = {
     "ScheduledJob": "constructs_lib.scheduled_job",
     "DaemonService": "constructs_lib.daemon_service",
     "ClassicLoadBalancedService": "constructs_lib.legacy",
+    "ServiceAlarms": "constructs_lib.alarms",
+    "NotificationTopic": "constructs_lib.alarms",
+    "EcsEventNotifications": "constructs_lib.alarms",
+    "Threshold": "constructs_lib.alarms",
+    "MonitoringDashboard": "constructs_lib.dashboard",
+    "TaskScaling": "constructs_lib.scaling",
+    "ScheduledCapacity": "constructs_lib.scaling",
 }
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "ContainerTaskDefinition",
     "DaemonService",
     "Ec2Capacity",
+    "EcsEventNotifications",
     "EcskitValidationError",
     "HealthCheck",
     "ImageRef",
@@ -58,12 +66,18 @@ __all__ = [
     "InterfaceEndpoint",
     "LinearDeployment",
     "MachineImageKind",
+    "MonitoringDashboard",
     "Network",
     "NetworkService",
+    "NotificationTopic",
     "PortSpec",
     "RollingDeployment",
+    "ScheduledCapacity",
     "ScheduledJob",
     "SecretRef",
+    "ServiceAlarms",
+    "TaskScaling",
+    "Threshold",
     "WebLoadBalancer",
     "WebService",
     "WorkerService",
@@ -71,8 +85,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from constructs_lib.alarms import (
+        EcsEventNotifications,
+        NotificationTopic,
+        ServiceAlarms,
+        Threshold,
+    )
     from constructs_lib.cluster import CapacityShare, ComputeCluster, Ec2Capacity, MachineImageKind
     from constructs_lib.daemon_service import DaemonService
+    from constructs_lib.dashboard import MonitoringDashboard
     from constructs_lib.deployment import (
         BlueGreenDeployment,
         CanaryDeployment,
@@ -84,6 +105,7 @@ if TYPE_CHECKING:
     from constructs_lib.legacy import ClassicLoadBalancedService
     from constructs_lib.network import InterfaceEndpoint, Network
     from constructs_lib.network_service import NetworkService
+    from constructs_lib.scaling import ScheduledCapacity, TaskScaling
     from constructs_lib.scheduled_job import ScheduledJob
     from constructs_lib.task import (
         ContainerSpec,

@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, TimeZone, Token
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib import metrics
 from constructs_lib._validate import (
     Architecture,
     check_capacity_architecture,
@@ -28,6 +32,7 @@ from constructs_lib._validate import (
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.deployment import Deployment, RollingDeployment, check_deployment
 from constructs_lib.errors import invalid
+from constructs_lib.scaling import TaskScaling, schedule_of
 from constructs_lib.task import ContainerSpec, ContainerTaskDefinition
 
 
@@ -114,6 +119,8 @@ class EcsServiceBase(Construct):
         """True when the capacity is Fargate / Fargate Spot, False for EC2 capacity."""
         self.desired_count: int | None = desired_count
         """The rendered DesiredCount, or None (ECS starts 1 task, later deploys keep the count)."""
+        self.scaling: TaskScaling | None = None
+        """The :class:`TaskScaling` given to :meth:`configure_scaling`, or None."""
         self.task = ContainerTaskDefinition(
             self,
             "TaskDefinition",
@@ -202,6 +209,32 @@ class EcsServiceBase(Construct):
     def service_name(self) -> str:
         return self.service.service_name
 
+    # --- metrics (official names; see constructs_lib.metrics) ---------------------------------
+
+    def metric_cpu_utilization(self) -> cw.Metric:
+        """``AWS/ECS`` ``CPUUtilization`` of the service, average, 1 minute."""
+        return metrics.ecs_metric(
+            "CPUUtilization", self.cluster.cluster.cluster_name, self.service_name
+        )
+
+    def metric_memory_utilization(self) -> cw.Metric:
+        """``AWS/ECS`` ``MemoryUtilization`` of the service, average, 1 minute."""
+        return metrics.ecs_metric(
+            "MemoryUtilization", self.cluster.cluster.cluster_name, self.service_name
+        )
+
+    def metric_running_task_count(self) -> cw.Metric:
+        """``ECS/ContainerInsights`` ``RunningTaskCount``, average, 1 minute."""
+        return metrics.container_insights_metric(
+            "RunningTaskCount", self.cluster.cluster.cluster_name, self.service_name
+        )
+
+    def metric_desired_task_count(self) -> cw.Metric:
+        """``ECS/ContainerInsights`` ``DesiredTaskCount`` (moves with scaling activity)."""
+        return metrics.container_insights_metric(
+            "DesiredTaskCount", self.cluster.cluster.cluster_name, self.service_name
+        )
+
     # --- places to attach scaling and alarms ---------------------------------------------------
 
     def auto_scale_task_count(self, *, min_tasks: int, max_tasks: int) -> ecs.ScalableTaskCount:
@@ -222,6 +255,84 @@ class EcsServiceBase(Construct):
         check_range(f"{kind}.auto_scale_task_count min_tasks", min_tasks, 0)
         check_range(f"{kind}.auto_scale_task_count max_tasks", max_tasks, max(1, min_tasks))
         return self.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
+
+    def configure_scaling(self, scaling: TaskScaling) -> ecs.ScalableTaskCount:
+        """Hand the task count to Application Auto Scaling as ``scaling`` says: target tracking
+        on CPU / memory / ALB requests per target (with cooldowns), step scaling on the queue
+        backlog per task, scheduled range changes. Returns the scalable target."""
+        kind = self._KIND
+        scaling.validate(f"{kind}.scaling")
+        if scaling.requests_per_target is not None and self._request_count_target() is None:
+            raise invalid(
+                f"{kind}.scaling.requests_per_target",
+                scaling.requests_per_target,
+                "None: request-count scaling needs a WebService with a rolling deployment "
+                "(blue/green, canary and linear move traffic to another target group)",
+            )
+        if scaling.queue_backlog_per_task is not None and self._queue_backlog_metric() is None:
+            raise invalid(
+                f"{kind}.scaling.queue_backlog_per_task",
+                scaling.queue_backlog_per_task,
+                "None: backlog scaling needs a WorkerService with queue=True",
+            )
+        count = self.auto_scale_task_count(min_tasks=scaling.min_tasks, max_tasks=scaling.max_tasks)
+        cooldowns: dict[str, Any] = {
+            "scale_in_cooldown": scaling.scale_in_cooldown,
+            "scale_out_cooldown": scaling.scale_out_cooldown,
+        }
+        if scaling.target_cpu_percent is not None:
+            count.scale_on_cpu_utilization(
+                "CpuScaling", target_utilization_percent=scaling.target_cpu_percent, **cooldowns
+            )
+        if scaling.target_memory_percent is not None:
+            count.scale_on_memory_utilization(
+                "MemoryScaling",
+                target_utilization_percent=scaling.target_memory_percent,
+                **cooldowns,
+            )
+        target_group = self._request_count_target()
+        if scaling.requests_per_target is not None and target_group is not None:
+            count.scale_on_request_count(
+                "RequestCountScaling",
+                requests_per_target=scaling.requests_per_target,
+                target_group=target_group,
+                **cooldowns,
+            )
+        backlog = self._queue_backlog_metric()
+        if scaling.queue_backlog_per_task is not None and backlog is not None:
+            per_task = scaling.queue_backlog_per_task
+            count.scale_on_metric(
+                "QueueBacklogScaling",
+                metric=backlog,
+                scaling_steps=[
+                    appscaling.ScalingInterval(upper=0, change=-1),
+                    appscaling.ScalingInterval(lower=per_task, change=1),
+                    appscaling.ScalingInterval(lower=per_task * 4, change=3),
+                ],
+                adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+                cooldown=scaling.scale_out_cooldown,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
+            )
+        for sched in scaling.schedules:
+            count.scale_on_schedule(
+                f"Schedule-{sched.name}",
+                schedule=schedule_of(sched.schedule),
+                min_capacity=sched.min_tasks,
+                max_capacity=sched.max_tasks,
+                time_zone=TimeZone.of(sched.time_zone) if sched.time_zone else None,
+            )
+        self.scaling = scaling
+        return count
+
+    def _request_count_target(self) -> elbv2.ApplicationTargetGroup | None:
+        """The target group request-count scaling tracks (WebService, rolling), or None."""
+        return None
+
+    def _queue_backlog_metric(self) -> cw.IMetric | None:
+        """Visible messages per running task (WorkerService with a queue), or None."""
+        return None
 
     def add_deployment_alarms(self, alarm_names: Sequence[str], *, rollback: bool = True) -> None:
         """CloudWatch alarms (by name) that stop a deployment when they fire, and roll it back

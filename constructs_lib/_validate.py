@@ -360,3 +360,98 @@ def check_az_rebalancing(prefix: str, enabled: bool, max_percent: int) -> None:
             "False when max_healthy_percent is 100 (ECS rebalances by starting a task before "
             "stopping one); or raise max_healthy_percent",
         )
+
+
+# --- scaling and alarms (issue 4) ----------------------------------------------------------------
+
+DEFAULT_MAX_TASKS_CEILING = 100
+"""The largest ``max_tasks`` a service may scale to unless a ceiling is configured."""
+
+
+def check_capacity_range(prefix: str, min_tasks: int, max_tasks: int, ceiling: int) -> None:
+    """Autoscaling bounds: ``0 <= min_tasks <= max_tasks <= ceiling`` and ``max_tasks >= 1``."""
+    check_range(f"{prefix}.min_tasks", min_tasks, 0)
+    check_range(f"{prefix}.max_tasks", max_tasks, 1, ceiling)
+    if min_tasks > max_tasks:
+        raise invalid(f"{prefix}.min_tasks", min_tasks, f"<= max_tasks ({max_tasks})")
+
+
+def check_percent(prop: str, value: float, low: float = 0.0) -> float:
+    """A percentage: ``low <= value <= 100``."""
+    if not low <= value <= 100:
+        raise invalid(prop, value, f"a percentage between {low:g} and 100")
+    return value
+
+
+def check_evaluation(prop: str, evaluation_periods: int, datapoints: int) -> None:
+    """CloudWatch: 1 <= datapoints_to_alarm <= evaluation_periods (and periods x 1 min <= 1 day)."""
+    check_range(f"{prop}.evaluation_periods", evaluation_periods, 1, 1440)
+    check_range(f"{prop}.datapoints", datapoints, 1)
+    if datapoints > evaluation_periods:
+        raise invalid(
+            f"{prop}.evaluation_periods",
+            evaluation_periods,
+            f">= datapoints ({datapoints}): an alarm cannot need more breaching datapoints "
+            "than it evaluates",
+        )
+
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,#L W-]+$")
+
+
+def check_cron(prop: str, expression: str) -> str:
+    """An Application Auto Scaling / EventBridge six-field ``cron(...)`` expression."""
+    cron = _CRON.match(expression)
+    if cron is None or not all(_CRON_FIELD.match(field) for field in cron.groups()):
+        raise invalid(
+            prop,
+            expression,
+            "a six-field 'cron(min hour day-of-month month day-of-week year)', "
+            "e.g. 'cron(0 8 ? * MON-FRI *)'",
+        )
+    minute, hour = cron.group(1), cron.group(2)
+    for name, field, high in (("minute", minute, 59), ("hour", hour, 23)):
+        for part in re.split(r"[,/-]", field):
+            if part.isdigit() and int(part) > high:
+                raise invalid(prop, expression, f"a cron {name} field between 0 and {high}")
+    return check_schedule_expression(prop, expression)
+
+
+def check_time_zone(prop: str, time_zone: str) -> str:
+    """An IANA time zone name known to this Python (``zoneinfo``), e.g. ``Europe/Paris``."""
+    import zoneinfo  # noqa: PLC0415 - only needed here
+
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise invalid(prop, time_zone, "an IANA time zone like 'Europe/Paris' or 'UTC'") from None
+    return time_zone
+
+
+ALARM_THRESHOLDS: dict[str, tuple[str, str]] = {
+    "max_cpu_percent": ("percent", "all"),
+    "max_memory_percent": ("percent", "all"),
+    "min_running_tasks_percent": ("percent", "all"),
+    "max_5xx_percent": ("percent", "web"),
+    "max_elb_5xx_count": ("count", "web"),
+    "max_p99_latency_ms": ("count", "web"),
+    "max_unhealthy_hosts": ("count", "web network"),
+    "max_rejected_connections": ("count", "web"),
+    "max_tcp_resets": ("count", "network"),
+    "max_queue_age_seconds": ("count", "worker"),
+    "max_dlq_messages": ("count", "worker"),
+}
+"""Alarm threshold names (direction + unit) -> (unit kind, the service kinds they apply to)."""
+
+SEVERITIES = ("warning", "critical")
+
+
+def check_threshold(prop: str, name: str, value: float) -> float:
+    """A known threshold name with a value in its unit's range (percent 0-100, else >= 0)."""
+    if name not in ALARM_THRESHOLDS:
+        raise invalid(prop, name, f"one of the alarm thresholds {sorted(ALARM_THRESHOLDS)}")
+    if ALARM_THRESHOLDS[name][0] == "percent":
+        return check_percent(f"{prop}.{name}", value)
+    if value < 0:
+        raise invalid(f"{prop}.{name}", value, ">= 0")
+    return value

@@ -133,6 +133,7 @@ class DaemonService(EcsServiceBase):
         self.cluster = cluster
         self.fargate = False
         self.desired_count = None
+        self.scaling = None
         self.task = ContainerTaskDefinition(
             self,
             "TaskDefinition",

@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -17,6 +18,7 @@ from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from constructs_lib import metrics
 from constructs_lib._service_base import EcsServiceBase
 from constructs_lib._validate import (
     Architecture,
@@ -759,6 +761,42 @@ class WebService(EcsServiceBase):
         # Registers the tasks and opens the tasks' security group to the load balancer's, on
         # the container port only.
         target.attach_to_application_target_group(self.target_group)
+
+    def _request_count_target(self) -> elbv2.ApplicationTargetGroup | None:
+        return None if self.deployment.shifts_traffic else self.target_group
+
+    @property
+    def target_groups(self) -> list[elbv2.ApplicationTargetGroup]:
+        """The production target group, and the alternate one when traffic shifts."""
+        groups = [self.target_group]
+        if self.alternate_target_group is not None:
+            groups.append(self.alternate_target_group)
+        return groups
+
+    def metric_request_count(self) -> cw.IMetric:
+        """``AWS/ApplicationELB`` ``RequestCount`` of the service's target group(s), sum."""
+        return metrics.alb_target_sum(
+            "RequestCount", self.load_balancer.load_balancer, self.target_groups,
+            label="Requests",
+        )  # fmt: skip
+
+    def metric_http_code_target_5xx_percent(self) -> cw.MathExpression:
+        """``HTTPCode_Target_5XX_Count`` as a percentage of ``RequestCount`` (metric math)."""
+        return metrics.alb_target_5xx_percent(self.load_balancer.load_balancer, self.target_groups)
+
+    def metric_target_response_time(self, statistic: str = "p99") -> cw.IMetric:
+        """``TargetResponseTime`` (seconds), p99 by default, the maximum over target groups."""
+        return metrics.alb_target_max(
+            "TargetResponseTime", self.load_balancer.load_balancer, self.target_groups,
+            label=f"Target response time {statistic} (s)", statistic=statistic,
+        )  # fmt: skip
+
+    def metric_unhealthy_host_count(self) -> cw.IMetric:
+        """``UnHealthyHostCount``, maximum, summed over the target groups."""
+        return metrics.alb_target_sum(
+            "UnHealthyHostCount", self.load_balancer.load_balancer, self.target_groups,
+            label="Unhealthy hosts", statistic="Maximum",
+        )  # fmt: skip
 
     @staticmethod
     def _conditions(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import metrics
 from constructs_lib._service_base import EcsServiceBase
 from constructs_lib._validate import Architecture, check_env_names, check_range
 from constructs_lib.cluster import CapacityShare, ComputeCluster
@@ -168,3 +170,10 @@ class WorkerService(EcsServiceBase):
             )
             self.queue.grant_consume_messages(self.task_role)
             self.container.add_environment(queue_env_name, self.queue.queue_url)
+
+    def _queue_backlog_metric(self) -> cw.IMetric | None:
+        if self.queue is None:
+            return None
+        return metrics.queue_backlog_per_task(
+            self.queue.queue_name, self.cluster.cluster.cluster_name, self.service_name
+        )

@@ -96,6 +96,7 @@ def build_app(
             network=network.network,
             cluster=platform.cluster,
             repository=platform.repository,
+            name_prefix=f"{config.app}-{env_name}",
             env=env,
             description=f"{config.app} {env_name}: load balancers and ECS services",
         )

@@ -323,12 +323,24 @@ class DeploymentConfig(_Model):
         return self
 
 
-class AutoscalingConfig(_Model):
-    """``autoscaling``: Application Auto Scaling owns the task count (no DesiredCount)."""
+class ScheduledScalingConfig(_Model):
+    """``autoscaling.schedules[]``: a scheduled change of the scaling range."""
 
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+    schedule: str
+    time_zone: str | None = None
     min_tasks: Annotated[int, Field(ge=0, le=10_000)]
     max_tasks: Annotated[int, Field(ge=1, le=10_000)]
-    target_cpu_percent: Annotated[int, Field(ge=1, le=100)] = 60
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return _rule(rules.check_cron, value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _rule(rules.check_time_zone, value)
 
     @model_validator(mode="after")
     def _range(self) -> Self:
@@ -337,6 +349,102 @@ class AutoscalingConfig(_Model):
                 f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
             )
         return self
+
+
+class AutoscalingConfig(_Model):
+    """``autoscaling``: Application Auto Scaling owns the task count (no DesiredCount)."""
+
+    min_tasks: Annotated[int, Field(ge=0, le=10_000)]
+    max_tasks: Annotated[int, Field(ge=1, le=10_000)]
+    target_cpu_percent: Annotated[int, Field(ge=1, le=100)] | None = 60
+    target_memory_percent: Annotated[int, Field(ge=1, le=100)] | None = None
+    requests_per_target: Annotated[int, Field(ge=1)] | None = None
+    queue_backlog_per_task: Annotated[int, Field(ge=1)] | None = None
+    scale_in_cooldown_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+    scale_out_cooldown_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
+    schedules: list[ScheduledScalingConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(
+                f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
+            )
+        names = [s.name for s in self.schedules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"schedules names must be unique, got {names}")
+        return self
+
+
+AlarmThresholdName = Literal[
+    "max_cpu_percent", "max_memory_percent", "min_running_tasks_percent", "max_5xx_percent",
+    "max_elb_5xx_count", "max_p99_latency_ms", "max_unhealthy_hosts", "max_rejected_connections",
+    "max_tcp_resets", "max_queue_age_seconds", "max_dlq_messages",
+]  # fmt: skip
+
+
+class ThresholdConfig(_Model):
+    """A threshold with its own evaluation window (1-minute periods)."""
+
+    threshold: float | int
+    evaluation_periods: Annotated[int, Field(ge=1, le=1440)] | None = None
+    datapoints: Annotated[int, Field(ge=1, le=1440)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number(cls, data: Any) -> Any:
+        """A bare number is the threshold with the alarm's default window."""
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"threshold": data}
+        return data
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if (
+            self.evaluation_periods is not None
+            and self.datapoints is not None
+            and self.datapoints > self.evaluation_periods
+        ):
+            raise ValueError(
+                f"evaluation_periods ({self.evaluation_periods}) must be >= datapoints "
+                f"({self.datapoints})"
+            )
+        return self
+
+
+_ThresholdValue = ThresholdConfig | None
+
+
+class AlarmsConfig(_Model):
+    """``alarms``: threshold overrides by severity (null turns an alarm off) and whether the
+    critical bad-release alarms roll deployments back."""
+
+    enabled: bool = True
+    warning: dict[AlarmThresholdName, _ThresholdValue] = Field(default_factory=dict)
+    critical: dict[AlarmThresholdName, _ThresholdValue] = Field(default_factory=dict)
+    rollback_on_alarm: bool | None = None
+
+    @model_validator(mode="after")
+    def _values(self) -> Self:
+        for severity in ("warning", "critical"):
+            for name, value in getattr(self, severity).items():
+                if value is not None:
+                    _check(rules.check_threshold, severity, name, float(value.threshold))
+        return self
+
+
+class NotificationsConfig(_Model):
+    """``notifications``: the environment's SNS topic (created unless ``topic_arn``)."""
+
+    topic_arn: (
+        Annotated[
+            str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
+        ]
+        | None
+    ) = None
+    emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        default_factory=list
+    )
 
 
 class _ServiceBase(_Model):
@@ -398,6 +506,7 @@ class _ReplicaService(_ServiceBase):
     capacity: list[CapacityShareConfig] | None = None
     desired_count: Annotated[int, Field(ge=0)] | None = None
     autoscaling: AutoscalingConfig | None = None
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     ephemeral_storage_gib: Annotated[int, Field(ge=21, le=200)] | None = None
 
@@ -666,6 +775,8 @@ class EnvironmentConfig(_Model):
         default_factory=dict
     )
     tags: dict[str, str] = Field(default_factory=dict)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    max_tasks_per_service: Annotated[int, Field(ge=1, le=10_000)] = rules.DEFAULT_MAX_TASKS_CEILING
 
     @field_validator("account")
     @classmethod
@@ -719,6 +830,7 @@ class EnvironmentConfig(_Model):
                 _check(rules.check_range, f"{where}.memory_mib", svc.memory_mib, 128)
             if isinstance(svc, ScheduledJobConfig):
                 continue
+            self._check_scaling(where, svc)
             if svc.deployment.shifts_traffic and not isinstance(svc, WebServiceConfig):
                 raise ValueError(
                     f"{where}.deployment.type {svc.deployment.type} needs an Application Load "
@@ -747,6 +859,38 @@ class EnvironmentConfig(_Model):
                     "point a service's load_balancer at it"
                 )
         return self
+
+    def _check_scaling(
+        self, where: str, svc: WebServiceConfig | NetworkServiceConfig | WorkerServiceConfig
+    ) -> None:
+        scaling = svc.autoscaling
+        if scaling is None:
+            return
+        ceiling = self.max_tasks_per_service
+        for sub, lo, hi in [
+            ("autoscaling", scaling.min_tasks, scaling.max_tasks),
+            *((f"autoscaling.schedules.{i}", s.min_tasks, s.max_tasks)
+              for i, s in enumerate(scaling.schedules)),
+        ]:  # fmt: skip
+            if hi > ceiling:
+                raise ValueError(
+                    f"{where}.{sub}.max_tasks ({hi}) must be <= max_tasks_per_service ({ceiling})"
+                )
+            del lo
+        if scaling.requests_per_target is not None and (
+            not isinstance(svc, WebServiceConfig) or svc.deployment.shifts_traffic
+        ):
+            raise ValueError(
+                f"{where}.autoscaling.requests_per_target needs a kind web service with a "
+                "rolling deployment (traffic shifting moves traffic to another target group)"
+            )
+        if scaling.queue_backlog_per_task is not None and (
+            not isinstance(svc, WorkerServiceConfig) or svc.queue is None
+        ):
+            raise ValueError(
+                f"{where}.autoscaling.queue_backlog_per_task needs a kind worker service "
+                "with a queue"
+            )
 
     def _check_capacity(
         self,
@@ -890,7 +1034,7 @@ def select_environment(config: AppConfig, name: str | None) -> tuple[str, Enviro
 
 
 def _describe(error: Any) -> str:
-    loc = _without_kind_tag(tuple(str(part) for part in error["loc"]))
+    loc = _without_kind_tag(tuple(str(part) for part in error["loc"] if part != "[key]"))
     path = ".".join(loc) or CONTEXT_KEY
     path = f"{CONTEXT_KEY}.{path}" if loc else path
     kind = error["type"]

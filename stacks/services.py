@@ -20,8 +20,17 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from constructs_lib._service_base import EcsServiceBase
+from constructs_lib.alarms import (
+    EcsEventNotifications,
+    NotificationTopic,
+    ServiceAlarms,
+    Threshold,
+    ThresholdValue,
+)
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.daemon_service import DaemonService
+from constructs_lib.dashboard import MonitoringDashboard
 from constructs_lib.deployment import (
     BlueGreenDeployment,
     CanaryDeployment,
@@ -32,6 +41,7 @@ from constructs_lib.deployment import (
 from constructs_lib.image_repository import ImageRepository
 from constructs_lib.network import Network
 from constructs_lib.network_service import NetworkService
+from constructs_lib.scaling import ScheduledCapacity, TaskScaling
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.task import ContainerSpec, HealthCheck, ImageRef, SecretRef
 from constructs_lib.web_service import WebLoadBalancer, WebService
@@ -39,6 +49,8 @@ from constructs_lib.worker_service import WorkerService
 from stacks.config import (
     DEFAULT_TOOL_IMAGE,
     DEFAULT_WEB_IMAGE,
+    AlarmsConfig,
+    AutoscalingConfig,
     CapacityShareConfig,
     DaemonServiceConfig,
     DeploymentConfig,
@@ -73,9 +85,12 @@ class ServiceStack(Stack):
         network: Network,
         cluster: ComputeCluster,
         repository: ImageRepository,
+        name_prefix: str = "ecskit",
         **kwargs: Any,
     ) -> None:
+        """:param name_prefix: ``<app>-<env>``: prefix of alarm names and the dashboard name."""
         super().__init__(scope, construct_id, **kwargs)
+        self._prefix = name_prefix
         self._config = config
         self._cluster = cluster
         self._repository = repository
@@ -101,8 +116,34 @@ class ServiceStack(Stack):
             )
         self.services: dict[str, Construct] = {}
         """The services by configured name."""
+        monitoring = Construct(self, "Monitoring")
+        notifications = config.notifications
+        self.topic = NotificationTopic(
+            monitoring,
+            "NotificationTopic",
+            topic_arn=notifications.topic_arn,
+            emails=notifications.emails,
+        )
+        """The environment's notification topic (alarms and ECS events)."""
+        self.service_alarms: dict[str, ServiceAlarms] = {}
+        """The alarms of each replica service, by configured name."""
         for name, svc in config.services.items():
             self.services[name] = self._service(name, svc)
+        EcsEventNotifications(monitoring, "EcsEvents", cluster=cluster, topic=self.topic)
+        self.dashboard = MonitoringDashboard(
+            monitoring,
+            "Dashboard",
+            dashboard_name=name_prefix,
+            services={
+                n: s
+                for n, s in self.services.items()
+                if isinstance(s, EcsServiceBase) and not isinstance(s, DaemonService)
+            },
+            alarms=[a for alarms in self.service_alarms.values() for a in alarms.alarms.values()],
+        )
+        """The environment's CloudWatch dashboard."""
+        CfnOutput(self, "notification-topic-arn", value=self.topic.topic.topic_arn,
+                  description="SNS topic of alarms and ECS events")  # fmt: skip
 
     # --- load balancers ------------------------------------------------------------------------
 
@@ -274,14 +315,42 @@ class ServiceStack(Stack):
             if service.queue is not None:
                 self._output(name, "queue-url", service.queue.queue_url, "SQS queue")
         if svc.autoscaling is not None:
-            scaling = service.auto_scale_task_count(
-                min_tasks=svc.autoscaling.min_tasks, max_tasks=svc.autoscaling.max_tasks
-            )
-            scaling.scale_on_cpu_utilization(
-                "CpuScaling", target_utilization_percent=svc.autoscaling.target_cpu_percent
+            service.configure_scaling(self._scaling(svc.autoscaling))
+        if svc.alarms.enabled:
+            self.service_alarms[name] = ServiceAlarms(
+                self,
+                f"{name}-alarms",
+                service=service,
+                alarm_name_prefix=f"{self._prefix}-{name}",
+                topic=self.topic,
+                thresholds=_thresholds(svc.alarms),
+                rollback_on_alarm=svc.alarms.rollback_on_alarm,
             )
         self._output(name, "service-name", service.service_name, "ECS service")
         return service
+
+    def _scaling(self, cfg: AutoscalingConfig) -> TaskScaling:
+        return TaskScaling(
+            min_tasks=cfg.min_tasks,
+            max_tasks=cfg.max_tasks,
+            max_tasks_ceiling=self._config.max_tasks_per_service,
+            target_cpu_percent=cfg.target_cpu_percent,
+            target_memory_percent=cfg.target_memory_percent,
+            requests_per_target=cfg.requests_per_target,
+            queue_backlog_per_task=cfg.queue_backlog_per_task,
+            scale_in_cooldown=Duration.seconds(cfg.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(cfg.scale_out_cooldown_seconds),
+            schedules=tuple(
+                ScheduledCapacity(
+                    name=s.name,
+                    schedule=s.schedule,
+                    min_tasks=s.min_tasks,
+                    max_tasks=s.max_tasks,
+                    time_zone=s.time_zone,
+                )
+                for s in cfg.schedules
+            ),
+        )
 
     def _common(self, name: str, svc: _ServiceConfig) -> dict[str, Any]:
         """Props every pattern takes: cluster, container, size, logs, ECS Exec."""
@@ -348,6 +417,20 @@ class ServiceStack(Stack):
 
     def _output(self, name: str, what: str, value: str, description: str) -> None:
         CfnOutput(self, f"{name}-{what}", value=value, description=f"{description} of {name}")
+
+
+def _thresholds(cfg: AlarmsConfig) -> dict[str, dict[str, ThresholdValue]]:
+    result: dict[str, dict[str, ThresholdValue]] = {}
+    for severity in ("warning", "critical"):
+        values: dict[str, ThresholdValue] = {}
+        for name, value in getattr(cfg, severity).items():
+            values[name] = (
+                None
+                if value is None
+                else Threshold(float(value.threshold), value.evaluation_periods, value.datapoints)
+            )
+        result[severity] = values
+    return result
 
 
 def _shares(capacity: list[CapacityShareConfig] | None) -> list[CapacityShare] | None:

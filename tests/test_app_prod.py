@@ -151,14 +151,14 @@ def test_prod_services_deploy_safely(prod_templates: dict[str, Template]) -> Non
         "TestListenerRule",
         "RoleArn",
     } <= set(advanced)
-    # Autoscaling owns web/api/worker counts; tcp sets its count explicitly.
-    assert [n for n, p in services.items() if "DesiredCount" in p] == ["tcp"]
-    assert tcp["DesiredCount"] == 2
+    # Autoscaling owns every count (issue 4: tcp moved from desired_count 2 to min_tasks 2).
+    assert [n for n, p in services.items() if "DesiredCount" in p] == []
+    assert "DesiredCount" not in tcp
     targets = {
         name: (p["MinCapacity"], p["MaxCapacity"])
         for name, p in by_service(t, "AWS::ApplicationAutoScaling::ScalableTarget").items()
     }
-    assert targets == {"web": (2, 10), "api": (2, 6), "worker": (1, 4)}
+    assert targets == {"web": (2, 10), "api": (2, 6), "tcp": (2, 6), "worker": (1, 4)}
     for name in ("web", "tcp", "worker"):  # NAT in prod: Fargate tasks stay private
         network = services[name]["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert network["AssignPublicIp"] == "DISABLED", name

@@ -216,6 +216,18 @@ BAD_VALUES = [
     ("environments.prod.load_balancers.public.hosted_zone_name", "example.org", r"load_balancers\.public: .*domain_name 'app\.example\.com' is not in hosted zone 'example\.org'"),
     ("default_environment", "qa", r"ecskit: .*default_environment 'qa' is not one of the environments"),
     ("owner", "", r"ecskit\.owner: got ''; String should have at least 1 character"),
+    # scaling and alarms (issue 4)
+    ("environments.dev.services.web.autoscaling.min_tasks", 5, r"services\.web\.autoscaling: .*min_tasks \(5\) must be <= max_tasks \(4\)"),
+    ("environments.dev.services.web.autoscaling.max_tasks", 11, r"environments\.dev: services\.web\.autoscaling\.max_tasks \(11\) must be <= max_tasks_per_service \(10\)"),
+    ("environments.dev.services.web.autoscaling.target_cpu_percent", 120, r"autoscaling\.target_cpu_percent: got 120; .*less than or equal to 100"),
+    ("environments.dev.services.web.autoscaling.schedules.0.schedule", "cron(0 8 * * *)", r"schedules\.0\.schedule: must be a six-field 'cron"),
+    ("environments.dev.services.web.autoscaling.schedules.0.time_zone", "Europe/Pariss", r"schedules\.0\.time_zone: must be an IANA time zone like 'Europe/Paris' or 'UTC', got 'Europe/Pariss'"),
+    ("environments.dev.services.web.autoscaling.schedules.0.min_tasks", 9, r"schedules\.0: .*min_tasks \(9\) must be <= max_tasks \(4\)"),
+    ("environments.dev.services.tcp.autoscaling.queue_backlog_per_task", 5, r"services\.tcp\.autoscaling\.queue_backlog_per_task needs a kind worker service with a queue"),
+    ("environments.dev.services.web.alarms.warning", {"max_cpu_percnt": 80}, r"alarms\.warning\.max_cpu_percnt: got 'max_cpu_percnt'; Input should be 'max_cpu_percent'"),
+    ("environments.dev.services.web.alarms.critical", {"max_5xx_percent": 150}, r"services\.web\.alarms: critical\.max_5xx_percent must be a percentage between 0 and 100, got 150"),
+    ("environments.dev.services.web.alarms.critical", {"max_5xx_percent": {"threshold": 5, "evaluation_periods": 2, "datapoints": 3}}, r"alarms\.critical\.max_5xx_percent: evaluation_periods \(2\) must be >= datapoints \(3\)"),
+    ("environments.dev.notifications.topic_arn", "arn:aws:sqs:eu-west-1:123456789012:q", r"notifications\.topic_arn: got 'arn:aws:sqs.*String should match pattern"),
 ]  # fmt: skip
 
 
