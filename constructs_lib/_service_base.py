@@ -28,6 +28,7 @@ from constructs_lib._validate import (
     check_count,
     check_cpu_architecture,
     check_range,
+    whole,
 )
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.deployment import Deployment, RollingDeployment, check_deployment
@@ -57,6 +58,60 @@ def resolve_capacity(
                 cluster.ec2_capacities[share.provider].architecture,
             )
     return strategy, fargate
+
+
+def resolve_placement(
+    owner: str,
+    cluster: ComputeCluster,
+    capacity: Sequence[CapacityShare] | None,
+    cpu_architecture: str,
+    assign_public_ip: bool,
+) -> tuple[list[ecs.CapacityProviderStrategy], bool]:
+    """:func:`resolve_capacity`, and refuse ``assign_public_ip`` on EC2 capacity."""
+    strategy, fargate = resolve_capacity(owner, cluster, capacity, cpu_architecture)
+    if assign_public_ip and not fargate:
+        raise invalid(
+            f"{owner}.assign_public_ip",
+            True,
+            "False on EC2 capacity (awsvpc tasks on EC2 get no public IP; the instance "
+            "pulls the image)",
+        )
+    return strategy, fargate
+
+
+def create_task_definition(
+    scope: Construct,
+    owner: str,
+    *,
+    fargate: bool,
+    container: ContainerSpec,
+    sidecars: Sequence[ContainerSpec],
+    cpu: int,
+    memory_mib: int,
+    cpu_architecture: Architecture,
+    ephemeral_storage_gib: int | None,
+    task_role: iam.IRole | None,
+    execution_role: iam.IRole | None,
+    log_retention: logs.RetentionDays,
+    log_removal_policy: RemovalPolicy,
+) -> ContainerTaskDefinition:
+    """The ``TaskDefinition`` child of a service or job (props named ``<owner>.<prop>``)."""
+    return ContainerTaskDefinition(
+        scope,
+        "TaskDefinition",
+        container=container,
+        sidecars=sidecars,
+        fargate=fargate,
+        cpu=cpu,
+        memory_mib=memory_mib,
+        cpu_architecture=cpu_architecture,
+        ephemeral_storage_gib=ephemeral_storage_gib,
+        task_role=task_role,
+        execution_role=execution_role,
+        log_retention=log_retention,
+        log_removal_policy=log_removal_policy,
+        prop_prefix=owner,
+    )
 
 
 @jsii.implements(ec2.IConnectable)
@@ -98,18 +153,16 @@ class EcsServiceBase(Construct):
         )
         """The deployment strategy in force."""
         check_count(f"{kind}.desired_count", desired_count)
-        strategy, fargate = resolve_capacity(kind, cluster, capacity, cpu_architecture)
-        if assign_public_ip and not fargate:
-            raise invalid(
-                f"{kind}.assign_public_ip",
-                True,
-                "False on EC2 capacity (awsvpc tasks on EC2 get no public IP; the instance "
-                "pulls the image)",
-            )
+        strategy, fargate = resolve_placement(
+            kind, cluster, capacity, cpu_architecture, assign_public_ip
+        )
         if health_check_grace_period is not None:
             check_range(
                 f"{kind}.health_check_grace_period (seconds)",
-                int(health_check_grace_period.to_seconds()),
+                whole(
+                    f"{kind}.health_check_grace_period",
+                    health_check_grace_period.to_seconds(integral=False),
+                ),
                 0,
                 2_147_483_647,
             )
@@ -121,12 +174,12 @@ class EcsServiceBase(Construct):
         """The rendered DesiredCount, or None (ECS starts 1 task, later deploys keep the count)."""
         self.scaling: TaskScaling | None = None
         """The :class:`TaskScaling` given to :meth:`configure_scaling`, or None."""
-        self.task = ContainerTaskDefinition(
+        self.task = create_task_definition(
             self,
-            "TaskDefinition",
+            kind,
+            fargate=fargate,
             container=container,
             sidecars=sidecars,
-            fargate=fargate,
             cpu=cpu,
             memory_mib=memory_mib,
             cpu_architecture=cpu_architecture,
@@ -135,7 +188,6 @@ class EcsServiceBase(Construct):
             execution_role=execution_role,
             log_retention=log_retention,
             log_removal_policy=log_removal_policy,
-            prop_prefix=kind,
         )
         """The task definition and its log group (:class:`ContainerTaskDefinition`)."""
         props: dict[str, Any] = {

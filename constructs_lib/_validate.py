@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from constructs_lib.errors import EcskitValidationError, invalid
@@ -262,6 +262,26 @@ def check_listener_priority(prop: str, priority: int) -> int:
     return check_range(prop, priority, 1, 50_000)
 
 
+def check_rule_conditions(
+    prefix: str, host_headers: Sequence[str], path_patterns: Sequence[str]
+) -> None:
+    """An ALB listener rule's values: at most 3 per condition and 5 per rule (ELB quotas;
+    the API rejects more at deploy time)."""
+    for name, values in (("host_headers", host_headers), ("path_patterns", path_patterns)):
+        if len(values) > 3:
+            raise invalid(
+                f"{prefix}.{name}",
+                list(values),
+                "at most 3 values (an ALB rule condition takes 3 match evaluations)",
+            )
+    if len(host_headers) + len(path_patterns) > 5:
+        raise invalid(
+            f"{prefix}.host_headers + path_patterns",
+            [*host_headers, *path_patterns],
+            "at most 5 values together (an ALB rule takes 5 match evaluations)",
+        )
+
+
 def check_http_codes(prop: str, codes: str) -> str:
     if not _HTTP_CODES.match(codes):
         raise invalid(prop, codes, "HTTP codes like '200', '200-399' or '200,302'")
@@ -307,6 +327,15 @@ def check_schedule_expression(prop: str, expression: str) -> str:
         "'rate(<n> minutes|hours|days)' (singular for 1) or a six-field "
         "'cron(min hour day-of-month month day-of-week year)', e.g. 'cron(0 3 * * ? *)'",
     )
+
+
+def whole(prop: str, value: float, unit: str = "seconds") -> int:
+    """A duration read with ``integral=False`` (e.g. ``d.to_seconds(integral=False)``) as a whole
+    number of ``unit``; a fraction is a validation error, not a jsii traceback from
+    ``Duration.to_seconds()``."""
+    if value != int(value):
+        raise invalid(prop, value, f"a whole number of {unit}")
+    return int(value)
 
 
 def check_traffic_shift_percent(prop: str, percent: float, low: float) -> float:

@@ -181,11 +181,8 @@ _SPECS: Final[dict[str, _Spec]] = {
     ),
     "max_tcp_resets": _Spec(
         "tcp-resets",
-        _nlb(
-            lambda s: metrics.nlb_target_metric(
-                "TCP_Target_Reset_Count", s.load_balancer, s.target_group
-            )
-        ),
+        # A load balancer metric (no TargetGroup dimension); each NetworkService has its own NLB.
+        _nlb(lambda s: metrics.nlb_metric("TCP_Target_Reset_Count", s.load_balancer)),
         GT, NOT_BREACHING, 5, 5,
     ),
     "max_queue_age_seconds": _Spec(

@@ -44,7 +44,7 @@ def service_widgets(name: str, service: EcsServiceBase) -> list[cw.IWidget]:
             _graph(
                 "TCP resets",
                 [
-                    metrics.nlb_target_metric("TCP_Target_Reset_Count", lb, tg),
+                    metrics.nlb_metric("TCP_Target_Reset_Count", lb),
                     metrics.nlb_metric("TCP_ELB_Reset_Count", lb),
                 ],
             ),

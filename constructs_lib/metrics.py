@@ -168,7 +168,8 @@ def nlb_target_metric(
     statistic: str = "Sum",
 ) -> cw.Metric:
     """``AWS/NetworkELB`` metric of a target group (``UnHealthyHostCount``,
-    ``TCP_Target_Reset_Count``; ``LoadBalancer`` + ``TargetGroup``)."""
+    ``HealthyHostCount``; ``LoadBalancer`` + ``TargetGroup``). The flow and reset counts
+    have no ``TargetGroup`` dimension: use :func:`nlb_metric`."""
     return cw.Metric(
         namespace="AWS/NetworkELB",
         metric_name=metric_name,
@@ -184,7 +185,8 @@ def nlb_target_metric(
 def nlb_metric(
     metric_name: str, load_balancer: elbv2.NetworkLoadBalancer, *, statistic: str = "Sum"
 ) -> cw.Metric:
-    """``AWS/NetworkELB`` metric of the whole load balancer (``TCP_ELB_Reset_Count``)."""
+    """``AWS/NetworkELB`` metric of the whole load balancer (``TCP_ELB_Reset_Count``,
+    ``TCP_Target_Reset_Count``, ``ActiveFlowCount``)."""
     return cw.Metric(
         namespace="AWS/NetworkELB",
         metric_name=metric_name,

@@ -22,6 +22,7 @@ from constructs_lib._validate import (
     check_health_check_timing,
     check_port,
     check_range,
+    whole,
 )
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.deployment import Deployment
@@ -193,12 +194,19 @@ class NetworkService(EcsServiceBase):
         interval = health_check_interval or Duration.seconds(10)
         timeout = health_check_timeout or Duration.seconds(5)
         check_health_check_timing(
-            f"{kind}.health_check", int(interval.to_seconds()), int(timeout.to_seconds())
+            f"{kind}.health_check",
+            whole(f"{kind}.health_check_interval", interval.to_seconds(integral=False)),
+            whole(f"{kind}.health_check_timeout", timeout.to_seconds(integral=False)),
         )
         check_range(f"{kind}.healthy_threshold_count", healthy_threshold_count, 2, 10)
         check_range(f"{kind}.unhealthy_threshold_count", unhealthy_threshold_count, 2, 10)
         delay = deregistration_delay or Duration.seconds(30)
-        check_range(f"{kind}.deregistration_delay (seconds)", int(delay.to_seconds()), 0, 3600)
+        check_range(
+            f"{kind}.deregistration_delay (seconds)",
+            whole(f"{kind}.deregistration_delay", delay.to_seconds(integral=False)),
+            0,
+            3600,
+        )
         vpc = cluster.cluster.vpc
         peers = ingress_peers(
             f"{kind}.ingress",

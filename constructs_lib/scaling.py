@@ -19,6 +19,7 @@ from constructs_lib._validate import (
     check_percent,
     check_range,
     check_time_zone,
+    whole,
 )
 from constructs_lib.errors import invalid
 
@@ -85,7 +86,12 @@ class TaskScaling:
             ("scale_in_cooldown", self.scale_in_cooldown),
             ("scale_out_cooldown", self.scale_out_cooldown),
         ):
-            check_range(f"{prop}.{name} (seconds)", int(cooldown.to_seconds()), 0, 86_400)
+            check_range(
+                f"{prop}.{name} (seconds)",
+                whole(f"{prop}.{name}", cooldown.to_seconds(integral=False)),
+                0,
+                86_400,
+            )
         names = [s.name for s in self.schedules]
         if len(set(names)) != len(names):
             raise invalid(f"{prop}.schedules", names, "unique schedule names")

@@ -16,11 +16,16 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._service_base import resolve_capacity
-from constructs_lib._validate import Architecture, check_range, check_schedule_expression
+from constructs_lib._service_base import create_task_definition, resolve_placement
+from constructs_lib._validate import (
+    Architecture,
+    check_range,
+    check_schedule_expression,
+    whole,
+)
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.errors import invalid
-from constructs_lib.task import ContainerSpec, ContainerTaskDefinition
+from constructs_lib.task import ContainerSpec
 from constructs_lib.worker_service import secure_queue
 
 
@@ -100,14 +105,15 @@ class ScheduledJob(Construct):
         check_range(f"{kind}.task_count", task_count, 1, 10)
         check_range(f"{kind}.retry_attempts", retry_attempts, 0, 185)
         age = max_event_age or Duration.hours(1)
-        check_range(f"{kind}.max_event_age (seconds)", int(age.to_seconds()), 60, 86_400)
-        strategy, fargate = resolve_capacity(kind, cluster, capacity, cpu_architecture)
-        if assign_public_ip and not fargate:
-            raise invalid(
-                f"{kind}.assign_public_ip",
-                True,
-                "False on EC2 capacity (awsvpc tasks on EC2 get no public IP)",
-            )
+        check_range(
+            f"{kind}.max_event_age (seconds)",
+            whole(f"{kind}.max_event_age", age.to_seconds(integral=False)),
+            60,
+            86_400,
+        )
+        strategy, fargate = resolve_placement(
+            kind, cluster, capacity, cpu_architecture, assign_public_ip
+        )
         if (
             assign_public_ip
             and vpc_subnets is not None
@@ -126,12 +132,12 @@ class ScheduledJob(Construct):
                 else ec2.SubnetSelection(subnets=vpc.private_subnets or vpc.isolated_subnets)
             )
         self.cluster = cluster
-        self.task = ContainerTaskDefinition(
+        self.task = create_task_definition(
             self,
-            "TaskDefinition",
+            kind,
+            fargate=fargate,
             container=container,
             sidecars=sidecars,
-            fargate=fargate,
             cpu=cpu,
             memory_mib=memory_mib,
             cpu_architecture=cpu_architecture,
@@ -140,7 +146,6 @@ class ScheduledJob(Construct):
             execution_role=execution_role,
             log_retention=log_retention,
             log_removal_policy=log_removal_policy,
-            prop_prefix=kind,
         )
         """The task definition and its log group."""
         self.security_group = ec2.SecurityGroup(

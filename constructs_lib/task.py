@@ -33,6 +33,7 @@ from constructs_lib._validate import (
     check_image_reference,
     check_port,
     check_range,
+    whole,
 )
 from constructs_lib.errors import EcskitValidationError, invalid
 from constructs_lib.image_repository import ImageRepository
@@ -172,10 +173,25 @@ class HealthCheck:
                 list(self.command),
                 "a command starting with 'CMD' or 'CMD-SHELL', e.g. ('CMD-SHELL', 'true')",
             )
-        check_range(f"{prop}.interval (seconds)", int(self.interval.to_seconds()), 5, 300)
-        check_range(f"{prop}.timeout (seconds)", int(self.timeout.to_seconds()), 2, 60)
+        check_range(
+            f"{prop}.interval (seconds)",
+            whole(f"{prop}.interval", self.interval.to_seconds(integral=False)),
+            5,
+            300,
+        )
+        check_range(
+            f"{prop}.timeout (seconds)",
+            whole(f"{prop}.timeout", self.timeout.to_seconds(integral=False)),
+            2,
+            60,
+        )
         check_range(f"{prop}.retries", self.retries, 1, 10)
-        check_range(f"{prop}.start_period (seconds)", int(self.start_period.to_seconds()), 0, 300)
+        check_range(
+            f"{prop}.start_period (seconds)",
+            whole(f"{prop}.start_period", self.start_period.to_seconds(integral=False)),
+            0,
+            300,
+        )
 
     def ecs_health_check(self) -> ecs.HealthCheck:
         return ecs.HealthCheck(
@@ -292,7 +308,10 @@ class ContainerSpec:
                 check_range(f"{prop}.{label}", value, 0 if label == "cpu" else 6)
         if self.stop_timeout is not None:
             check_range(
-                f"{prop}.stop_timeout (seconds)", int(self.stop_timeout.to_seconds()), 1, 120
+                f"{prop}.stop_timeout (seconds)",
+                whole(f"{prop}.stop_timeout", self.stop_timeout.to_seconds(integral=False)),
+                1,
+                120,
             )
 
     def port_mappings(self, *, static_host_ports: bool = False) -> list[ecs.PortMapping]:

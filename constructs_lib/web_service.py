@@ -30,6 +30,8 @@ from constructs_lib._validate import (
     check_listener_priority,
     check_port,
     check_range,
+    check_rule_conditions,
+    whole,
 )
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.deployment import Deployment
@@ -255,7 +257,11 @@ class WebLoadBalancer(Construct):
                 "False in a stack without a region (ALB access logs name the region's log "
                 "delivery account): give the stack env=Environment(region=...)",
             )
-        check_range(f"{prop}.access_logs_expiry (days)", int(expiry.to_days()), 1)
+        check_range(
+            f"{prop}.access_logs_expiry (days)",
+            whole(f"{prop}.access_logs_expiry (days)", expiry.to_days(integral=False), "days"),
+            1,
+        )
         peers = ingress_peers(
             f"{prop}.ingress",
             list(ingress_cidrs)
@@ -614,7 +620,9 @@ class WebService(EcsServiceBase):
         interval = health_check_interval or Duration.seconds(15)
         timeout = health_check_timeout or Duration.seconds(5)
         check_health_check_timing(
-            f"{kind}.health_check", int(interval.to_seconds()), int(timeout.to_seconds())
+            f"{kind}.health_check",
+            whole(f"{kind}.health_check_interval", interval.to_seconds(integral=False)),
+            whole(f"{kind}.health_check_timeout", timeout.to_seconds(integral=False)),
         )
         check_range(f"{kind}.healthy_threshold_count", healthy_threshold_count, 2, 10)
         check_range(f"{kind}.unhealthy_threshold_count", unhealthy_threshold_count, 2, 10)
@@ -622,7 +630,12 @@ class WebService(EcsServiceBase):
         if not health_check_path.startswith("/"):
             raise invalid(f"{kind}.health_check_path", health_check_path, "a path starting with /")
         delay = deregistration_delay or Duration.seconds(30)
-        check_range(f"{kind}.deregistration_delay (seconds)", int(delay.to_seconds()), 0, 3600)
+        check_range(
+            f"{kind}.deregistration_delay (seconds)",
+            whole(f"{kind}.deregistration_delay", delay.to_seconds(integral=False)),
+            0,
+            3600,
+        )
 
         if load_balancer is None:
             load_balancer = WebLoadBalancer(
@@ -802,10 +815,7 @@ class WebService(EcsServiceBase):
     def _conditions(
         kind: str, host_headers: Sequence[str], path_patterns: Sequence[str]
     ) -> list[elbv2.ListenerCondition]:
-        if len(host_headers) > 5:
-            raise invalid(f"{kind}.host_headers", list(host_headers), "at most 5 host names")
-        if len(path_patterns) > 5:
-            raise invalid(f"{kind}.path_patterns", list(path_patterns), "at most 5 path patterns")
+        check_rule_conditions(kind, host_headers, path_patterns)
         for i, host in enumerate(host_headers):
             check_domain_name(f"{kind}.host_headers[{i}]", host)
         for i, path in enumerate(path_patterns):

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from constructs_lib import metrics
 from constructs_lib._service_base import EcsServiceBase
-from constructs_lib._validate import Architecture, check_env_names, check_range
+from constructs_lib._validate import Architecture, check_env_names, check_range, whole
 from constructs_lib.cluster import CapacityShare, ComputeCluster
 from constructs_lib.deployment import Deployment
 from constructs_lib.errors import invalid
@@ -117,12 +117,15 @@ class WorkerService(EcsServiceBase):
                 )
             check_range(
                 f"{kind}.queue_visibility_timeout (seconds)",
-                int(visibility.to_seconds()),
+                whole(f"{kind}.queue_visibility_timeout", visibility.to_seconds(integral=False)),
                 0,
                 43_200,
             )
             check_range(
-                f"{kind}.queue_retention (seconds)", int(retention.to_seconds()), 60, 1_209_600
+                f"{kind}.queue_retention (seconds)",
+                whole(f"{kind}.queue_retention", retention.to_seconds(integral=False)),
+                60,
+                1_209_600,
             )
             check_range(f"{kind}.max_receive_count", max_receive_count, 1, 1000)
         self._create_service(

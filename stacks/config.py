@@ -527,9 +527,9 @@ class WebServiceConfig(_ReplicaService):
     port: Port = 80
     load_balancer: str
     priority: Annotated[int, Field(ge=1, le=50_000)]
-    host_headers: Annotated[list[str], Field(max_length=5)] = Field(default_factory=list)
+    host_headers: Annotated[list[str], Field(max_length=3)] = Field(default_factory=list)
     path_patterns: Annotated[
-        list[Annotated[str, Field(pattern=r"^/\S{0,127}$")]], Field(max_length=5)
+        list[Annotated[str, Field(pattern=r"^/\S{0,127}$")]], Field(max_length=3)
     ] = Field(default_factory=list)
     health_check_path: Annotated[str, Field(pattern=r"^/\S*$")] = "/"
     health_check_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
@@ -551,6 +551,11 @@ class WebServiceConfig(_ReplicaService):
     @classmethod
     def _codes(cls, value: str) -> str:
         return _rule(rules.check_http_codes, value)
+
+    @model_validator(mode="after")
+    def _conditions(self) -> Self:
+        _check(rules.check_rule_conditions, "rule", self.host_headers, self.path_patterns)
+        return self
 
     @model_validator(mode="after")
     def _timing(self) -> Self:

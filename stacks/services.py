@@ -150,16 +150,6 @@ class ServiceStack(Stack):
     def _load_balancer(
         self, scope: Construct, name: str, lb: LoadBalancerConfig, network: Network
     ) -> WebLoadBalancer:
-        zone = (
-            route53.HostedZone.from_hosted_zone_attributes(
-                scope,
-                f"{name}-zone",
-                hosted_zone_id=lb.hosted_zone_id,
-                zone_name=lb.hosted_zone_name,
-            )
-            if lb.hosted_zone_id and lb.hosted_zone_name
-            else None
-        )
         return WebLoadBalancer(
             scope,
             name,
@@ -168,16 +158,10 @@ class ServiceStack(Stack):
             ingress_cidrs=lb.ingress_cidrs,
             ingress_prefix_lists=lb.ingress_prefix_lists,
             protocol=lb.protocol,
-            certificate=(
-                acm.Certificate.from_certificate_arn(
-                    scope, f"{name}-certificate", lb.certificate_arn
-                )
-                if lb.certificate_arn
-                else None
-            ),
+            certificate=_certificate(scope, name, lb.certificate_arn),
             domain_name=lb.domain_name,
             subject_alternative_names=lb.subject_alternative_names,
-            hosted_zone=zone,
+            hosted_zone=_hosted_zone(scope, name, lb.hosted_zone_id, lb.hosted_zone_name),
             redirect_http=lb.redirect_http,
             http_port=lb.http_port,
             https_port=lb.https_port,
@@ -262,16 +246,6 @@ class ServiceStack(Stack):
                 **replica,
             )
         elif isinstance(svc, NetworkServiceConfig):
-            zone = (
-                route53.HostedZone.from_hosted_zone_attributes(
-                    self,
-                    f"{name}-zone",
-                    hosted_zone_id=svc.hosted_zone_id,
-                    zone_name=svc.hosted_zone_name,
-                )
-                if svc.hosted_zone_id and svc.hosted_zone_name
-                else None
-            )
             service = NetworkService(
                 self,
                 name,
@@ -279,15 +253,9 @@ class ServiceStack(Stack):
                 listener_port=svc.listener_port,
                 internet_facing=svc.internet_facing,
                 ingress_cidrs=svc.ingress_cidrs,
-                certificate=(
-                    acm.Certificate.from_certificate_arn(
-                        self, f"{name}-certificate", svc.certificate_arn
-                    )
-                    if svc.certificate_arn
-                    else None
-                ),
+                certificate=_certificate(self, name, svc.certificate_arn),
                 domain_name=svc.domain_name,
-                hosted_zone=zone,
+                hosted_zone=_hosted_zone(self, name, svc.hosted_zone_id, svc.hosted_zone_name),
                 preserve_client_ip=svc.preserve_client_ip,
                 health_check_protocol=svc.health_check_protocol,
                 health_check_path=svc.health_check_path,
@@ -417,6 +385,22 @@ class ServiceStack(Stack):
 
     def _output(self, name: str, what: str, value: str, description: str) -> None:
         CfnOutput(self, f"{name}-{what}", value=value, description=f"{description} of {name}")
+
+
+def _hosted_zone(
+    scope: Construct, name: str, zone_id: str | None, zone_name: str | None
+) -> route53.IHostedZone | None:
+    """The configured Route 53 zone of ``name`` (``<name>-zone``, no lookup), or None."""
+    if not (zone_id and zone_name):
+        return None
+    return route53.HostedZone.from_hosted_zone_attributes(
+        scope, f"{name}-zone", hosted_zone_id=zone_id, zone_name=zone_name
+    )
+
+
+def _certificate(scope: Construct, name: str, arn: str | None) -> acm.ICertificate | None:
+    """The configured ACM certificate of ``name`` (``<name>-certificate``), or None."""
+    return acm.Certificate.from_certificate_arn(scope, f"{name}-certificate", arn) if arn else None
 
 
 def _thresholds(cfg: AlarmsConfig) -> dict[str, dict[str, ThresholdValue]]:

@@ -200,6 +200,7 @@ BAD_VALUES = [
     ("environments.dev.services.web.kind", "lambda", r"environments\.dev\.services\.web\.kind: got 'lambda'; must be one of 'web', 'network', 'worker', 'scheduled', 'daemon'"),
     ("environments.dev.services.web.cpux", 1, r"environments\.dev\.services\.web\.cpux: unknown key; allowed keys here: \[.*'cpu', .*'priority'"),
     ("environments.dev.services.web.load_balancer", "internal", r"services\.web\.load_balancer 'internal' is not one of load_balancers \['public'\]"),
+    ("environments.dev.services.web.host_headers", [f"h{i}.example.com" for i in range(4)], r"services\.web\.host_headers: .*List should have at most 3 items"),
     ("environments.dev.services.web.health_check_timeout_seconds", 20, r"services\.web: .*health_check_timeout_seconds \(20\) must be less than health_check_interval_seconds \(15\)"),
     ("environments.dev.services.web.secrets", {"DB": {}}, r"services\.web\.secrets\.DB: .*give exactly one of secrets_manager or ssm_parameter"),
     ("environments.dev.services.web.environment", {"bad-name": "x"}, r"services\.web\.environment: must be an environment variable name like 'LOG_LEVEL', got 'bad-name'"),
@@ -240,6 +241,16 @@ def test_bad_value_is_a_clear_error(
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(with_value(raw, path, value))
     assert len(caught.value.problems) == 1, caught.value.problems
+
+
+def test_listener_rule_takes_five_values_in_all(raw: dict[str, Any]) -> None:
+    data = with_value(raw, "environments.dev.services.api.host_headers", ["a.example.com"] * 3)
+    data = with_value(data, "environments.dev.services.api.path_patterns", ["/a", "/b", "/c"])
+    with pytest.raises(
+        ConfigError,
+        match=r"services\.api: .*rule\.host_headers \+ path_patterns must be at most 5 values",
+    ):
+        load_config(data)
 
 
 def test_every_problem_is_reported_at_once(raw: dict[str, Any]) -> None:

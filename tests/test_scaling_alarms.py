@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from aws_cdk import Duration
 from aws_cdk.assertions import Template
 
 from constructs_lib import EcskitValidationError, ScheduledCapacity, TaskScaling, Threshold
@@ -201,7 +202,12 @@ def test_dev_alarms_names_metrics_and_actions(dev_templates: dict[str, Template]
         == "RejectedConnectionCount"
     )
     assert alarms["ecskit-dev-tcp-unhealthy-hosts-critical"]["Namespace"] == "AWS/NetworkELB"
-    assert alarms["ecskit-dev-tcp-tcp-resets-warning"]["MetricName"] == "TCP_Target_Reset_Count"
+    resets = alarms["ecskit-dev-tcp-tcp-resets-warning"]
+    assert resets["MetricName"] == "TCP_Target_Reset_Count"
+    # A load balancer metric: with a TargetGroup dimension there would be no data at all.
+    assert [d["Name"] for d in resets["Dimensions"]] == ["LoadBalancer"]
+    unhealthy = alarms["ecskit-dev-tcp-unhealthy-hosts-critical"]
+    assert [d["Name"] for d in unhealthy["Dimensions"]] == ["LoadBalancer", "TargetGroup"]
     age = alarms["ecskit-dev-worker-queue-age-warning"]
     assert (age["Namespace"], age["MetricName"], age["Statistic"], age["Threshold"]) == (
         "AWS/SQS",
@@ -340,6 +346,10 @@ def test_dashboard_widget_set(dev_templates: dict[str, Template]) -> None:
                 schedules=(ScheduledCapacity("a", "cron(0 8 ? * MON *)", 1, 2, "Mars/Olympus"),),
             ),
             r"time_zone must be an IANA time zone",
+        ),
+        (
+            TaskScaling(min_tasks=1, max_tasks=2, scale_in_cooldown=Duration.millis(1500)),
+            r"scale_in_cooldown must be a whole number of seconds, got 1\.5",
         ),
     ],
 )

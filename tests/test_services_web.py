@@ -666,6 +666,11 @@ def new_service(app_name: str = "S", **props: Any) -> WebService:
         ({"priority": 0}, r"WebService\.priority must be between 1 and 50000, got 0"),
         ({"host_headers": ["not a host"]}, r"WebService\.host_headers\[0\] must be a lower-case DNS name"),
         ({"path_patterns": ["api/*"]}, r"WebService\.path_patterns\[0\] must be a path pattern like '/api/\*', got 'api/\*'"),
+        ({"host_headers": [f"h{i}.example.com" for i in range(4)]}, r"WebService\.host_headers must be at most 3 values \(an ALB rule condition takes 3 match evaluations\)"),
+        ({"host_headers": ["a.example.com", "b.example.com", "c.example.com"], "path_patterns": ["/a", "/b", "/c"]}, r"WebService\.host_headers \+ path_patterns must be at most 5 values together"),
+        ({"health_check_interval": Duration.millis(15_500)}, r"WebService\.health_check_interval must be a whole number of seconds, got 15\.5"),
+        ({"deregistration_delay": Duration.millis(500)}, r"WebService\.deregistration_delay must be a whole number of seconds, got 0\.5"),
+        ({"health_check_grace_period": Duration.millis(1500)}, r"WebService\.health_check_grace_period must be a whole number of seconds, got 1\.5"),
         ({"desired_count": -1}, r"WebService\.desired_count must be >= 0, got -1"),
         ({"capacity": [CapacityShare("gpu")]}, r"WebService\.capacity\[0\]\.provider must be one of \['FARGATE', 'FARGATE_SPOT', 'general', 'intel'\], got 'gpu'"),
         ({"capacity": [CapacityShare("FARGATE"), CapacityShare("general")]}, r"WebService\.capacity must be Fargate providers or EC2 capacities, not both"),
@@ -693,6 +698,17 @@ def test_access_logs_need_a_region() -> None:
         match=r"WebLoadBalancer\.access_logs must be False in a stack without a region",
     ):
         WebLoadBalancer(stack, "Alb", vpc=vpc)
+
+
+def test_access_logs_expiry_in_whole_days() -> None:
+    stack, cluster = cluster_stack(unit_app(), "S")
+    with pytest.raises(
+        EcskitValidationError,
+        match=r"WebLoadBalancer\.access_logs_expiry \(days\) must be a whole number of days, got 1\.5",
+    ):
+        WebLoadBalancer(
+            stack, "Alb", vpc=cluster.cluster.vpc, access_logs_expiry=Duration.hours(36)
+        )
 
 
 def test_duplicate_listener_rule_priorities() -> None:
