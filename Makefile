@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test snapshot-update lint typecheck check bench lock clean
+.PHONY: help setup synth test snapshot-update guard-update lint typecheck check bench lock clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -36,6 +36,14 @@ test: setup  ## Run the whole test suite (offline: synth, assertions, moto)
 
 snapshot-update: setup  ## Re-record the template snapshots (tests/__snapshots__) after an intended change
 	$(BIN)/python -m pytest -n 0 --snapshot-update tests/test_app.py
+
+guard-update: setup  ## Re-record the replacement-guard baselines (replacement-guard/<env>/) of dev and prod
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for env in dev prod; do \
+		cdk synth --quiet -c env=$$env --output "$$tmp/$$env" >"$$tmp/$$env.log" 2>&1 \
+			|| { cat "$$tmp/$$env.log"; exit 1; }; \
+		$(BIN)/python -m constructs_lib.replacement_guard update "$$tmp/$$env" --env $$env; \
+	done
 
 lint: setup  ## ruff (lint + format check)
 	$(BIN)/ruff check .
