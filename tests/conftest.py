@@ -2,17 +2,21 @@
 
 * ``dev_templates``: the default environment synthesized by the real CDK CLI (``cdk synth``),
   exactly as ``make synth`` does it, offline.
-* ``prod_templates``: the prod environment synthesized in-process with ``stacks.app.build_app``.
+* ``prod_templates`` / ``prod_manifest``: the prod environment synthesized in-process with
+  ``stacks.app.build_app``.
+Both apps are synthesized once per run, shared by the pytest-xdist workers (``produce_once``).
 * ``synth_stacks``: helper for construct tests: synthesize an app once, return Templates.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,20 +90,30 @@ def cdk_cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
     )
 
 
-@pytest.fixture(scope="session")
-def dev_cli_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    """``cdk synth`` of the default environment with the real CLI into a temporary cdk.out."""
-    outdir = tmp_path_factory.mktemp("cdk.out.dev")
-    result = cdk_cli("synth", "--quiet", "--output", str(outdir))
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result, outdir
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A directory every pytest-xdist worker of this run sees (the run's own base otherwise)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
 
 
-@pytest.fixture(scope="session")
-def dev_templates(dev_cli_synth: tuple[Any, Path]) -> dict[str, Any]:
+@contextmanager
+def produce_once(path: Path) -> Iterator[bool]:
+    """Yield True to the first process of the run, which must fill ``path``; the others wait
+    for it and get False. An app is synthesized once per run, not once per worker."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = (path / ".done").exists()
+            yield not done
+            (path / ".done").touch()  # reached only when producing succeeded
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def read_templates(outdir: Path) -> dict[str, Any]:
     from aws_cdk.assertions import Template
 
-    _, outdir = dev_cli_synth
     return {
         p.name.removesuffix(".template.json"): Template.from_json(json.loads(p.read_text()))
         for p in outdir.glob("*.template.json")
@@ -107,16 +121,48 @@ def dev_templates(dev_cli_synth: tuple[Any, Path]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def prod_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
-    from stacks.app import build_app
-
-    return build_app({"env": "prod"}, outdir=str(tmp_path_factory.mktemp("cdk.out.prod")))
+def dev_cli_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """``cdk synth`` of the default environment with the real CLI into a temporary cdk.out
+    (once per run), and what the CLI printed."""
+    outdir = shared_dir(tmp_path_factory, "cdk.out.dev")
+    printed = outdir / "cli-output.json"
+    with produce_once(outdir) as first:
+        if first:
+            result = cdk_cli("synth", "--quiet", "--output", str(outdir))
+            assert result.returncode == 0, result.stdout + result.stderr
+            printed.write_text(json.dumps({"stdout": result.stdout, "stderr": result.stderr}))
+    output = json.loads(printed.read_text())
+    return subprocess.CompletedProcess(["cdk", "synth"], 0, **output), outdir
 
 
 @pytest.fixture(scope="session")
-def prod_templates(prod_app: tuple[Any, dict[str, Any]]) -> dict[str, Any]:
-    app, _ = prod_app
-    return templates_from_assembly(app.synth())
+def dev_templates(dev_cli_synth: tuple[Any, Path]) -> dict[str, Any]:
+    return read_templates(dev_cli_synth[1])
+
+
+@pytest.fixture(scope="session")
+def prod_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prod environment synthesized in-process with ``stacks.app.build_app`` (built-in
+    CloudFormation validation on) into a temporary cdk.out, once per run."""
+    outdir = shared_dir(tmp_path_factory, "cdk.out.prod")
+    with produce_once(outdir) as first:
+        if first:
+            from stacks.app import build_app
+
+            app, _ = build_app({"env": "prod"}, outdir=str(outdir))
+            app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def prod_templates(prod_synth: Path) -> dict[str, Any]:
+    return read_templates(prod_synth)
+
+
+@pytest.fixture(scope="session")
+def prod_manifest(prod_synth: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((prod_synth / "manifest.json").read_text())
+    return manifest
 
 
 REQUIRED_TAGS = {"project": "ecskit", "owner": "platform-team"}

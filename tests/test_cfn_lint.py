@@ -49,9 +49,8 @@ def test_dev_templates_lint_clean(dev_cli_synth: tuple[Any, Path]) -> None:
     assert_clean(cfn_lint(templates, region_of("dev")))
 
 
-def test_prod_templates_lint_clean(prod_templates: dict[str, Any], prod_app: Any) -> None:
-    app, _ = prod_app
-    templates = list(Path(app.outdir).glob("*.template.json"))
+def test_prod_templates_lint_clean(prod_templates: dict[str, Any], prod_synth: Path) -> None:
+    templates = list(prod_synth.glob("*.template.json"))
     assert {p.name.removesuffix(".template.json") for p in templates} == set(prod_templates)
     assert_clean(cfn_lint(templates, region_of("prod")))
 
