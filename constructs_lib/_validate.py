@@ -37,7 +37,7 @@ def instance_type_architecture(instance_type: str, *, prop: str = "instance_type
     if not match:
         raise invalid(prop, instance_type, INSTANCE_TYPE_HINT)
     family = match.group("family")
-    return "arm64" if _GRAVITON_FAMILY.match(family) and family != "mac2" else "x86_64"
+    return "arm64" if _GRAVITON_FAMILY.match(family) else "x86_64"
 
 
 def common_architecture(instance_types: Iterable[str], *, prop: str) -> Architecture:
