@@ -227,15 +227,26 @@ def _encrypted_volume(device: str, size_gib: int) -> ec2.BlockDevice:
 def _teardown_helper(scope: Construct, group: autoscaling.AutoScalingGroup) -> CustomResource:
     """A custom resource deleted before ``group``: it unprotects the instances so CloudFormation
     can delete a group whose instances ECS protected from scale-in (aws-cdk issue 18179)."""
+    log_group = logs.LogGroup(scope, "TeardownLogs", retention=logs.RetentionDays.ONE_MONTH)
+    # Its own role: write to its log group only (no AWSLambdaBasicExecutionRole, which allows
+    # every log group of the account).
+    role = iam.Role(
+        scope,
+        "TeardownRole",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description="ecskit: capacity teardown function (its log group, its Auto Scaling group)",
+    )
+    log_group.grant_write(role)
     function = lambda_.Function(
         scope,
         "TeardownFunction",
-        runtime=lambda_.Runtime.PYTHON_3_13,
+        runtime=lambda_.Runtime.PYTHON_3_14,
         handler="index.handler",
         code=lambda_.Code.from_inline(_TEARDOWN_HANDLER.read_text()),
         timeout=Duration.minutes(2),
         description="ecskit: release ECS scale-in protection so the stack can be deleted",
-        log_group=logs.LogGroup(scope, "TeardownLogs", retention=logs.RetentionDays.ONE_MONTH),
+        log_group=log_group,
+        role=role,
     )
     group_arn = Stack.of(scope).format_arn(
         service="autoscaling",
@@ -312,6 +323,8 @@ class ComputeCluster(Construct):
             enable_fargate_capacity_providers=enable_fargate,
         )
         """The ECS cluster."""
+        self.container_insights: ecs.ContainerInsights = container_insights
+        """The Container Insights setting of the cluster (as given)."""
         self.ec2_capacities: dict[str, Ec2Capacity] = {}
         """EC2 capacities by the name given to :meth:`add_ec2_capacity`."""
         self._fargate = enable_fargate
@@ -392,6 +405,14 @@ class ComputeCluster(Construct):
 
         Instances use IMDSv2 only with a hop limit of 1 and ``ECS_AWSVPC_BLOCK_IMDS``, so tasks
         cannot read the instance role's credentials. Managed draining is on.
+
+        cdk-nag (AwsSolutions) findings this capacity cannot avoid, acknowledged with their
+        reasons in the ecskit app (``stacks/compliance.py``, README "Security and compliance"):
+        the ECS agent's wildcard permissions that aws-cdk-lib writes (IAM5), AWS managed
+        policies of Bottlerocket instance roles (IAM4), EC26 (the rule cannot read a
+        MixedInstancesPolicy launch template; all volumes are encrypted), AS3 (no Auto Scaling
+        notifications: ECS scales the group) and the teardown role's read-only ``Describe*``
+        on ``*`` and group ARN with its id wildcard (IAM5).
         """
         if name in self.ec2_capacities or name in (FARGATE, FARGATE_SPOT):
             raise invalid("ComputeCluster.add_ec2_capacity name", name, "a name not already used")

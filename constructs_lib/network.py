@@ -176,13 +176,19 @@ class Network(Construct):
                     endpoint_id, service=_GATEWAY_ENDPOINTS[name]
                 )
             else:
-                self.endpoints[name] = self.vpc.add_interface_endpoint(
+                endpoint = self.vpc.add_interface_endpoint(
                     endpoint_id,
                     service=_INTERFACE_ENDPOINTS[name],
                     subnets=private,
                     private_dns_enabled=True,
-                    open=True,  # HTTPS from the VPC CIDR only
+                    open=False,
                 )
+                # HTTPS from the VPC CIDR only, written as the literal CIDR (not a reference to
+                # the VPC's CidrBlock) so that checkers (cdk-nag EC23) can see it is not open.
+                endpoint.connections.allow_from(
+                    ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from the VPC ({cidr})"
+                )
+                self.endpoints[name] = endpoint
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

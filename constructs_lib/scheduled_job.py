@@ -89,7 +89,8 @@ class ScheduledJob(Construct):
         :param retry_attempts: retries of a failed RunTask, 0-185. Default: 3.
         :param max_event_age: give up retrying after, 60 s-24 h. Default: 1 hour.
         :param dead_letter_queue: where failed runs go. Default: a new encrypted queue
-            (14 days retention).
+            (14 days retention); cdk-nag's SQS3 does not recognise a schedule's dead-letter
+            queue (acknowledged in the ecskit app, ``stacks/compliance.py``).
         :param vpc_subnets: where the task goes. Default: the VPC's private subnets (public
             subnets with ``assign_public_ip``).
         :param assign_public_ip: Fargate tasks get a public IP (public subnets of a VPC

@@ -13,6 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stacks.compliance import (
+    REPORT_FILE,
+    ResolvedAcknowledgement,
+    acknowledge,
+    match_acknowledgements,
+    read_report,
+    stale_acknowledgements,
+)
 from stacks.config import (
     CONTEXT_KEY,
     ENV_CONTEXT_KEY,
@@ -51,15 +59,15 @@ def build_app(
     ``cdk.App`` and its stacks by kind (``network``, ``platform`` and, when the environment
     lists services, ``services``). Raises
     :class:`ConfigError` before importing or touching any CDK construct.
+
+    The app carries the compliance gate: cdk-nag's AwsSolutions pack as a validation plugin
+    (``app.synth()`` raises, ``cdk synth`` fails, on a finding that is neither fixed nor
+    acknowledged) and the acknowledgements of ``stacks/compliance.py``.
     """
     merged = {**project_context(), **(context or {})}
-    # The CLI passes -c values as CDK_CONTEXT_JSON; read env from it before building anything.
-    cli_context = _cli_context()
-    config = load_config(cli_context.get(CONTEXT_KEY, merged.get(CONTEXT_KEY)))
-    env_name, env_config = select_environment(
-        config, cli_context.get(ENV_CONTEXT_KEY, merged.get(ENV_CONTEXT_KEY))
-    )
+    config, env_name, env_config = _select(merged)
     import aws_cdk as cdk  # noqa: PLC0415 - after validation: bad config never boots jsii
+    from cdk_nag import AwsSolutionsChecks  # noqa: PLC0415
 
     from stacks.platform import NetworkStack, PlatformStack  # noqa: PLC0415
     from stacks.services import ServiceStack  # noqa: PLC0415
@@ -103,7 +111,34 @@ def build_app(
     for stack in stacks.values():
         for key, value in tags.items():
             cdk.Tags.of(stack).add(key, value)
+    # The compliance gate: cdk-nag's AwsSolutions pack over every stack; synth fails on a
+    # finding that is neither fixed nor acknowledged in stacks/compliance.py.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    acknowledge(nag_acknowledgements(config, env_name, env_config, stacks))
     return app, stacks
+
+
+def nag_acknowledgements(
+    config: AppConfig, env_name: str, env_config: EnvironmentConfig, stacks: Mapping[str, Any]
+) -> list[ResolvedAcknowledgement]:
+    """The cdk-nag acknowledgements (``stacks/compliance.py``) matched in the built ``stacks``
+    (as returned by :func:`build_app`) of one environment."""
+    return match_acknowledgements(
+        {kind.capitalize(): stack for kind, stack in stacks.items()},
+        region=env_config.region,
+        account=env_config.account,
+        prefix=f"{config.app}-{env_name}",
+    )
+
+
+def _select(merged: Mapping[str, Any]) -> tuple[AppConfig, str, EnvironmentConfig]:
+    # The CLI passes -c values as CDK_CONTEXT_JSON; read env from it before building anything.
+    cli_context = _cli_context()
+    config = load_config(cli_context.get(CONTEXT_KEY, merged.get(CONTEXT_KEY)))
+    env_name, env_config = select_environment(
+        config, cli_context.get(ENV_CONTEXT_KEY, merged.get(ENV_CONTEXT_KEY))
+    )
+    return config, env_name, env_config
 
 
 def _tags(config: AppConfig, env_name: str, env_config: EnvironmentConfig) -> dict[str, str]:
@@ -121,11 +156,40 @@ def _cli_context() -> dict[str, Any]:
 
 
 def main() -> int:
-    """``python app.py``: synthesize into ``cdk.out`` (or the CLI's ``CDK_OUTDIR``)."""
+    """``python app.py``: synthesize into ``cdk.out`` (or the CLI's ``CDK_OUTDIR``).
+
+    Returns 1 for an invalid configuration, before any CDK code runs: stderr gets a header
+    line and one line per problem, each starting with its exact key path
+    (``ecskit.environments.dev.network.max_azs: got 0; ...``).
+    """
     try:
-        app, _ = build_app(outdir=None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out"))
+        app, stacks = build_app(
+            outdir=None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out")
+        )
     except ConfigError as exc:
-        print(f"ecskit: {exc}", file=sys.stderr)
+        count = len(exc.problems)
+        print(
+            f"ecskit: invalid configuration ({count} problem{'s' if count > 1 else ''}):",
+            *exc.problems,
+            sep="\n",
+            file=sys.stderr,
+        )
         return 1
-    app.synth()
+    assembly = app.synth()
+    if (Path(assembly.directory) / REPORT_FILE).exists():
+        config, env_name, env_config = _select(project_context())
+        stale = stale_acknowledgements(
+            read_report(assembly.directory),
+            nag_acknowledgements(config, env_name, env_config, stacks),
+        )
+        for entry in stale:
+            print(
+                "ecskit: stale cdk-nag acknowledgement in stacks/compliance.py: "
+                f"{entry.display_finding} "
+                f"on {entry.stack}/{entry.path} suppresses nothing in {env_name}; delete it "
+                "or narrow it",
+                file=sys.stderr,
+            )
+        if stale:
+            return 1
     return 0

@@ -18,6 +18,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -41,14 +42,59 @@ ENDPOINTS = Literal[
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 
 
-class ConfigError(Exception):
-    """The configuration is invalid; ``str(err)`` lists one line per problem."""
+@dataclass(frozen=True)
+class Problem:
+    """One invalid value of the configuration.
 
-    def __init__(self, problems: list[str]) -> None:
+    ``path`` is the dotted key path of the offending key below ``root`` (list indexes as
+    numbers, e.g. ``environments.dev.services.web.memory_mib``; ``""`` for ``root`` itself).
+    For an unknown key it is that key's path, for a missing key the path it must be added at,
+    and for a value the configuration left at its default the path to set it at. ``value`` is
+    the value given (``None`` for a missing key) and ``message`` names that value and the fix.
+    ``str(problem)`` is the one-line form ``ecskit.<path>: <message>``.
+    """
+
+    path: str
+    value: Any
+    message: str
+    root: str = CONTEXT_KEY
+    """The context key the path starts at: ``ecskit``, or ``env`` for ``-c env=NAME``."""
+
+    @property
+    def key(self) -> str:
+        """``root`` and ``path`` joined: what the printed line starts with."""
+        return f"{self.root}.{self.path}" if self.path else self.root
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid: ``problems`` lists every :class:`Problem` found (all at
+    once, in key order); ``str(err)`` is a header and one line per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(
             "invalid ecskit configuration:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+
+
+class _ProblemError(ValueError):
+    """Raised inside a validator: a problem at ``path`` (dotted, relative to the model or field
+    being validated). Pydantic keeps the exception in the error's context and
+    :func:`_describe` appends ``path`` to the error's location."""
+
+    def __init__(self, path: str, value: Any, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.value = value
+        self.message = message
+
+
+def _fail(path: str, value: Any, fix: str) -> _ProblemError:
+    """``<path>: got <value>; <fix>`` for a rule that spans several keys."""
+    return _ProblemError(path, value, f"got {value!r}; {fix}")
 
 
 class _Model(BaseModel):
@@ -84,22 +130,24 @@ class NetworkConfig(_Model):
     @field_validator("endpoints")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("must not list an endpoint twice")
+        for i, endpoint in enumerate(value):
+            if endpoint in value[:i]:
+                raise _fail(str(i), endpoint, "must not list an endpoint twice")
         return value
 
     @model_validator(mode="after")
     def _fits(self) -> Self:
         if self.nat_gateways > self.max_azs:
-            raise ValueError(
-                f"nat_gateways ({self.nat_gateways}) must be <= max_azs ({self.max_azs}): "
-                "at most one NAT gateway per AZ"
+            raise _fail(
+                "nat_gateways",
+                self.nat_gateways,
+                f"must be <= max_azs ({self.max_azs}): at most one NAT gateway per AZ",
             )
         masks = {"public_subnet_mask": self.public_subnet_mask}
         masks["private_subnet_mask"] = self.private_subnet_mask
         if self.isolated_subnets:
             masks["isolated_subnet_mask"] = self.isolated_subnet_mask
-        _rule(lambda prop, _: rules.check_subnets_fit(prop, self.cidr, self.max_azs, masks), 0)
+        _check(rules.check_subnets_fit, "cidr", self.cidr, self.max_azs, masks, owner=self)
         return self
 
 
@@ -127,8 +175,7 @@ class RegistryConfig(_Model):
     @field_validator("pull_account_ids")
     @classmethod
     def _accounts(cls, value: list[str]) -> list[str]:
-        for account in value:
-            _rule(rules.check_account, account)
+        _each(rules.check_account, value)
         return value
 
 
@@ -152,14 +199,14 @@ class Ec2CapacityConfig(_Model):
     @field_validator("instance_types")
     @classmethod
     def _types(cls, value: list[str]) -> list[str]:
-        _rule(lambda prop, v: rules.common_architecture(v, prop=prop), value)
+        _check(lambda prop, v: rules.common_architecture(v, prop=prop), "", value, owner=value)
         return value
 
     @model_validator(mode="after")
     def _min_max(self) -> Self:
         if self.min_capacity > self.max_capacity:
-            raise ValueError(
-                f"min_capacity ({self.min_capacity}) must be <= max_capacity ({self.max_capacity})"
+            raise _fail(
+                "min_capacity", self.min_capacity, f"must be <= max_capacity ({self.max_capacity})"
             )
         return self
 
@@ -195,24 +242,44 @@ class ClusterConfig(_Model):
     @model_validator(mode="after")
     def _providers(self) -> Self:
         names = [c.name for c in self.ec2_capacity]
-        if len(set(names)) != len(names):
-            raise ValueError(f"ec2_capacity names must be distinct, got {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _fail(
+                    f"ec2_capacity.{i}.name", name, f"ec2_capacity names must be distinct: {names}"
+                )
         known = self.provider_names
         strategy = self.default_capacity_provider_strategy
-        for share in strategy:
+        where = "default_capacity_provider_strategy"
+        providers = [s.provider for s in strategy]
+        for i, share in enumerate(strategy):
             if share.provider not in known:
-                raise ValueError(
-                    f"default_capacity_provider_strategy names provider {share.provider!r}, "
-                    f"which the cluster does not have; use one of {known}"
+                raise _fail(
+                    f"{where}.{i}.provider",
+                    share.provider,
+                    f"the cluster has no such capacity provider; use one of {known}",
                 )
-        fargate = {s.provider in ("FARGATE", "FARGATE_SPOT") for s in strategy}
-        if len(fargate) > 1:
-            raise ValueError(
-                "default_capacity_provider_strategy mixes Fargate and EC2 capacity providers; "
-                "ECS accepts one kind per strategy"
+            if share.provider in providers[:i]:
+                raise _fail(f"{where}.{i}.provider", share.provider, f"named twice in {providers}")
+        if strategy and not any(s.weight for s in strategy):
+            raise _fail(
+                f"{where}.0.weight", strategy[0].weight, "at least one weight must be above 0"
             )
-        if sum(1 for s in strategy if s.base) > 1:
-            raise ValueError("default_capacity_provider_strategy: at most one entry may set base")
+        kinds = [s.provider in ("FARGATE", "FARGATE_SPOT") for s in strategy]
+        for i, share in enumerate(strategy):
+            if kinds[i] != kinds[0]:
+                raise _fail(
+                    f"{where}.{i}.provider",
+                    share.provider,
+                    f"{where} mixes Fargate and EC2 capacity providers; ECS accepts one kind "
+                    "per strategy",
+                )
+        based = [i for i, s in enumerate(strategy) if s.base]
+        if len(based) > 1:
+            raise _fail(
+                f"{where}.{based[1]}.base",
+                strategy[based[1]].base,
+                f"at most one entry of {where} may set base",
+            )
         return self
 
 
@@ -226,9 +293,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 def _sources(value: list[str] | None) -> list[str] | None:
-    for source in value or []:
-        _rule(rules.check_ingress_source, source)
-    return value
+    return _each(rules.check_ingress_source, value)
 
 
 class SecretConfig(_Model):
@@ -242,9 +307,14 @@ class SecretConfig(_Model):
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         if (self.secrets_manager is None) == (self.ssm_parameter is None):
-            raise ValueError("give exactly one of secrets_manager or ssm_parameter")
+            both = self.secrets_manager is not None
+            raise _fail(
+                "ssm_parameter" if both else "secrets_manager",
+                self.ssm_parameter if both else None,
+                "give exactly one of secrets_manager or ssm_parameter",
+            )
         if self.field is not None and self.secrets_manager is None:
-            raise ValueError("field only applies to a secrets_manager secret")
+            raise _fail("field", self.field, "field only applies to a secrets_manager secret")
         return self
 
 
@@ -261,7 +331,9 @@ class ContainerHealthCheckConfig(_Model):
     @classmethod
     def _prefix(cls, value: list[str]) -> list[str]:
         if value[0] not in ("CMD", "CMD-SHELL"):
-            raise ValueError("must start with 'CMD' or 'CMD-SHELL', e.g. ['CMD-SHELL', 'true']")
+            raise _fail(
+                "0", value[0], "must be 'CMD' or 'CMD-SHELL', e.g. ['CMD-SHELL', 'curl ...']"
+            )
         return value
 
 
@@ -277,7 +349,7 @@ class DeploymentConfig(_Model):
     rollback_on_alarm: bool = True
     availability_zone_rebalancing: bool = True
     bake_time_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
-    step_percent: float | None = None
+    step_percent: Annotated[float, Field(allow_inf_nan=False)] | None = None
     step_bake_time_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
 
     @property
@@ -288,38 +360,57 @@ class DeploymentConfig(_Model):
     def _rules(self) -> Self:
         _check(
             rules.check_healthy_percents,
-            "deployment",
+            "",
             self.min_healthy_percent,
             self.max_healthy_percent,
+            owner=self,
         )
         is_set = self.model_fields_set
         if self.type not in ("canary", "linear"):
             for key in ("step_percent", "step_bake_time_minutes"):
                 if key in is_set:
-                    raise ValueError(f"{key} applies to type canary or linear, not {self.type}")
+                    raise _fail(
+                        key,
+                        getattr(self, key),
+                        f"{key} applies to type canary or linear, not {self.type}",
+                    )
         if self.type == "rolling":
             _check(
                 rules.check_az_rebalancing,
-                "deployment",
+                "",
                 self.availability_zone_rebalancing,
                 self.max_healthy_percent,
+                owner=self,
             )
             return self
         if "availability_zone_rebalancing" in is_set:
-            raise ValueError("availability_zone_rebalancing applies to type rolling only")
+            raise _fail(
+                "availability_zone_rebalancing",
+                self.availability_zone_rebalancing,
+                f"availability_zone_rebalancing applies to type rolling only, not {self.type}",
+            )
         bake = 15 if self.bake_time_minutes is None else self.bake_time_minutes
         total = "bake_time_minutes + step_bake_time_minutes"
+        # A too long deployment is reported at the first bake/step key the configuration sets.
+        keys = ("step_bake_time_minutes", "bake_time_minutes", "step_percent")
+        at = next((key for key in keys if key in is_set), "type")
         if self.type == "canary":
             percent = 5.0 if self.step_percent is None else self.step_percent
             step = 10 if self.step_bake_time_minutes is None else self.step_bake_time_minutes
             _check(rules.check_traffic_shift_percent, "step_percent", percent, 0.1)
-            _check(rules.check_deployment_duration, total, bake + step)
+            _check(rules.check_deployment_duration, total, bake + step, owner=self, at=at)
         elif self.type == "linear":
             percent = 10.0 if self.step_percent is None else self.step_percent
             step = 6 if self.step_bake_time_minutes is None else self.step_bake_time_minutes
             _check(rules.check_traffic_shift_percent, "step_percent", percent, 3.0)
             steps = -(-1000 // round(percent * 10))  # ceil(100 / percent)
-            _check(rules.check_deployment_duration, f"{total} x {steps} steps", bake + step * steps)
+            _check(
+                rules.check_deployment_duration,
+                f"{total} x {steps} steps",
+                bake + step * steps,
+                owner=self,
+                at=at,
+            )
         return self
 
 
@@ -345,9 +436,7 @@ class ScheduledScalingConfig(_Model):
     @model_validator(mode="after")
     def _range(self) -> Self:
         if self.min_tasks > self.max_tasks:
-            raise ValueError(
-                f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
-            )
+            raise _fail("min_tasks", self.min_tasks, f"must be <= max_tasks ({self.max_tasks})")
         return self
 
 
@@ -367,12 +456,11 @@ class AutoscalingConfig(_Model):
     @model_validator(mode="after")
     def _range(self) -> Self:
         if self.min_tasks > self.max_tasks:
-            raise ValueError(
-                f"min_tasks ({self.min_tasks}) must be <= max_tasks ({self.max_tasks})"
-            )
+            raise _fail("min_tasks", self.min_tasks, f"must be <= max_tasks ({self.max_tasks})")
         names = [s.name for s in self.schedules]
-        if len(set(names)) != len(names):
-            raise ValueError(f"schedules names must be unique, got {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _fail(f"schedules.{i}.name", name, f"schedules names must be unique: {names}")
         return self
 
 
@@ -386,7 +474,7 @@ AlarmThresholdName = Literal[
 class ThresholdConfig(_Model):
     """A threshold with its own evaluation window (1-minute periods)."""
 
-    threshold: float | int
+    threshold: Annotated[float, Field(allow_inf_nan=False)] | int
     evaluation_periods: Annotated[int, Field(ge=1, le=1440)] | None = None
     datapoints: Annotated[int, Field(ge=1, le=1440)] | None = None
 
@@ -405,9 +493,11 @@ class ThresholdConfig(_Model):
             and self.datapoints is not None
             and self.datapoints > self.evaluation_periods
         ):
-            raise ValueError(
-                f"evaluation_periods ({self.evaluation_periods}) must be >= datapoints "
-                f"({self.datapoints})"
+            raise _fail(
+                "evaluation_periods",
+                self.evaluation_periods,
+                f"must be >= datapoints ({self.datapoints}): an alarm cannot need more "
+                "breaching datapoints than it evaluates",
             )
         return self
 
@@ -429,7 +519,14 @@ class AlarmsConfig(_Model):
         for severity in ("warning", "critical"):
             for name, value in getattr(self, severity).items():
                 if value is not None:
-                    _check(rules.check_threshold, severity, name, float(value.threshold))
+                    _check(
+                        rules.check_threshold,
+                        severity,
+                        name,
+                        value.threshold,
+                        value=value.threshold,
+                    )
+
         return self
 
 
@@ -468,7 +565,8 @@ class _ServiceBase(_Model):
     @field_validator("environment", "secrets")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _rule(rules.check_env_names, list(value))
+        for name in value:
+            _check(rules.check_env_names, name, [name], at=name, value=name)
         return value
 
     @field_validator("log_retention_days")
@@ -481,9 +579,12 @@ class _ServiceBase(_Model):
     @model_validator(mode="after")
     def _image(self) -> Self:
         if self.image is not None and (self.image_tag or self.image_digest):
-            raise ValueError(
-                "give image (a registry reference) or image_tag/image_digest (the environment's "
-                "ECR repository), not both"
+            key = "image_tag" if self.image_tag else "image_digest"
+            raise _fail(
+                key,
+                getattr(self, key),
+                "give image (a registry reference) or image_tag/image_digest (the "
+                "environment's ECR repository), not both",
             )
         if self.image_tag is not None or self.image_digest is not None:
             _check(
@@ -493,10 +594,16 @@ class _ServiceBase(_Model):
                 self.image_digest,
                 "image_tag",
                 "image_digest",
+                owner=self,
+                at="image_digest",
             )
         both = sorted(set(self.environment) & set(self.secrets))
         if both:
-            raise ValueError(f"secrets {both} are also set in environment; keep one")
+            raise _fail(
+                f"secrets.{both[0]}",
+                both[0],
+                f"secrets {both} are also set in environment; keep one",
+            )
         return self
 
 
@@ -513,9 +620,11 @@ class _ReplicaService(_ServiceBase):
     @model_validator(mode="after")
     def _count(self) -> Self:
         if self.desired_count is not None and self.autoscaling is not None:
-            raise ValueError(
+            raise _fail(
+                "desired_count",
+                self.desired_count,
                 "desired_count must be unset when autoscaling owns the task count (a rendered "
-                "DesiredCount resets it on every deploy); use autoscaling.min_tasks"
+                "DesiredCount resets it on every deploy); use autoscaling.min_tasks",
             )
         return self
 
@@ -543,8 +652,7 @@ class WebServiceConfig(_ReplicaService):
     @field_validator("host_headers")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        for host in value:
-            _rule(rules.check_domain_name, host)
+        _each(rules.check_domain_name, value)
         return value
 
     @field_validator("health_check_codes")
@@ -554,15 +662,24 @@ class WebServiceConfig(_ReplicaService):
 
     @model_validator(mode="after")
     def _conditions(self) -> Self:
-        _check(rules.check_rule_conditions, "rule", self.host_headers, self.path_patterns)
+        _check(
+            rules.check_rule_conditions,
+            "",
+            self.host_headers,
+            self.path_patterns,
+            owner=self,
+            at="path_patterns",
+        )
         return self
 
     @model_validator(mode="after")
     def _timing(self) -> Self:
         if self.health_check_timeout_seconds >= self.health_check_interval_seconds:
-            raise ValueError(
-                f"health_check_timeout_seconds ({self.health_check_timeout_seconds}) must be "
-                f"less than health_check_interval_seconds ({self.health_check_interval_seconds})"
+            raise _fail(
+                "health_check_timeout_seconds",
+                self.health_check_timeout_seconds,
+                "must be less than health_check_interval_seconds "
+                f"({self.health_check_interval_seconds})",
             )
         return self
 
@@ -595,32 +712,44 @@ class NetworkServiceConfig(_ReplicaService):
     @model_validator(mode="after")
     def _protocol(self) -> Self:
         if self.internet_facing and self.ingress_cidrs is None:
-            raise ValueError(
+            raise _fail(
+                "internet_facing",
+                True,
                 'an internet-facing load balancer needs ingress_cidrs (e.g. ["0.0.0.0/0"] '
-                "for everyone): who may connect is never implicit"
+                "for everyone): who may connect is never implicit",
             )
         if (
             self.protocol == "TLS"
             and self.certificate_arn is None
             and (self.domain_name is None or self.hosted_zone_id is None)
         ):
-            raise ValueError(
+            raise _fail(
+                "protocol",
+                self.protocol,
                 "protocol TLS needs certificate_arn, or domain_name + hosted_zone_id + "
-                "hosted_zone_name for a DNS-validated certificate"
+                "hosted_zone_name for a DNS-validated certificate",
             )
         if self.protocol == "UDP":
             if self.preserve_client_ip is False:
-                raise ValueError(
+                raise _fail(
+                    "preserve_client_ip",
+                    False,
                     "preserve_client_ip must be true or unset for UDP (a Network Load Balancer "
-                    "always preserves the client IP of UDP traffic)"
+                    "always preserves the client IP of UDP traffic)",
                 )
             if self.health_check_port is None:
-                raise ValueError(
+                raise _fail(
+                    "protocol",
+                    self.protocol,
                     "protocol UDP needs health_check_port: a TCP port the container listens on "
-                    "(load balancer health checks are never UDP)"
+                    "(load balancer health checks are never UDP)",
                 )
         if self.health_check_path is not None and self.health_check_protocol == "TCP":
-            raise ValueError("health_check_path needs health_check_protocol HTTP or HTTPS")
+            raise _fail(
+                "health_check_path",
+                self.health_check_path,
+                "health_check_path needs health_check_protocol HTTP or HTTPS",
+            )
         _check_zone(self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
         return self
 
@@ -721,47 +850,66 @@ class LoadBalancerConfig(_Model):
     @model_validator(mode="after")
     def _listeners(self) -> Self:
         if self.internet_facing and self.ingress_cidrs is None and not self.ingress_prefix_lists:
-            raise ValueError(
+            raise _fail(
+                "ingress_cidrs",
+                None,
                 'an internet-facing load balancer needs ingress_cidrs (e.g. ["0.0.0.0/0"] '
-                "for everyone) or ingress_prefix_lists: who may connect is never implicit"
+                "for everyone) or ingress_prefix_lists: who may connect is never implicit",
             )
         if (
             self.https
             and self.certificate_arn is None
             and (self.domain_name is None or self.hosted_zone_id is None)
         ):
-            raise ValueError(
+            key = "protocol" if self.protocol == "HTTPS" else "hosted_zone_id"
+            raise _fail(
+                key,
+                getattr(self, key),
                 "HTTPS needs certificate_arn, or domain_name + hosted_zone_id + "
-                "hosted_zone_name for a DNS-validated certificate (or protocol: HTTP)"
+                "hosted_zone_name for a DNS-validated certificate (or protocol: HTTP)",
             )
         if self.redirect_http and not self.https:
-            raise ValueError(
+            raise _fail(
+                "redirect_http",
+                True,
                 "redirect_http needs HTTPS (there is no HTTPS listener to redirect to): add "
-                "certificate_arn or domain_name + hosted zone, or drop redirect_http"
+                "certificate_arn or domain_name + hosted zone, or drop redirect_http",
             )
-        ports = [self.http_port] + ([self.https_port] if self.https else [])
-        ports += [self.test_listener_port] if self.test_listener_port else []
-        if len(set(ports)) != len(ports):
-            raise ValueError(f"listener ports must be distinct, got {ports}")
-        for name in self.subject_alternative_names:
-            _rule(rules.check_domain_name, name)
+        listeners: list[tuple[str, int | None]] = [("http_port", self.http_port)]
+        listeners += [("https_port", self.https_port)] if self.https else []
+        listeners += [("test_listener_port", self.test_listener_port)]
+        ports = [port for _, port in listeners if port]
+        for i, (key, port) in enumerate(listeners):
+            if port and port in [p for _, p in listeners[:i]]:
+                raise _fail(key, port, f"listener ports must be distinct, got {ports}")
+        for i, name in enumerate(self.subject_alternative_names):
+            _rule(rules.check_domain_name, name, at=f"subject_alternative_names.{i}")
         _check_zone(self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
         return self
 
 
 def _check_zone(domain: str | None, zone_id: str | None, zone_name: str | None) -> None:
+    """DNS keys shared by ALBs and NLBs; problems name the key below the load balancer."""
     if domain is not None:
-        _rule(rules.check_domain_name, domain)
+        _rule(rules.check_domain_name, domain, at="domain_name")
     if (zone_id is None) != (zone_name is None):
-        raise ValueError("give hosted_zone_id and hosted_zone_name together (no lookup at synth)")
+        raise _fail(
+            "hosted_zone_id" if zone_id is not None else "hosted_zone_name",
+            zone_id if zone_id is not None else zone_name,
+            "give hosted_zone_id and hosted_zone_name together (no lookup at synth)",
+        )
     if zone_name is not None:
-        _rule(rules.check_domain_name, zone_name.rstrip("."))
+        _rule(rules.check_domain_name, zone_name.rstrip("."), at="hosted_zone_name")
         if domain is not None and not (
             domain == zone_name.rstrip(".") or domain.endswith("." + zone_name.rstrip("."))
         ):
-            raise ValueError(f"domain_name {domain!r} is not in hosted zone {zone_name!r}")
+            raise _fail(
+                "hosted_zone_name",
+                zone_name,
+                f"domain_name {domain!r} is not in hosted zone {zone_name!r}",
+            )
     if zone_id is not None and domain is None:
-        raise ValueError("hosted_zone_id needs domain_name")
+        raise _fail("hosted_zone_id", zone_id, "hosted_zone_id needs domain_name")
 
 
 class EnvironmentConfig(_Model):
@@ -796,18 +944,21 @@ class EnvironmentConfig(_Model):
     @model_validator(mode="after")
     def _zones(self) -> Self:
         zones = self.availability_zones
-        for zone in zones:
+        for i, zone in enumerate(zones):
             if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone):
-                raise ValueError(
-                    f"availability_zones entry {zone!r} is not an AZ of region {self.region} "
-                    f"(expected like '{self.region}a')"
+                raise _fail(
+                    f"availability_zones.{i}",
+                    zone,
+                    f"not an AZ of region {self.region} (expected like '{self.region}a')",
                 )
-        if len(set(zones)) != len(zones):
-            raise ValueError(f"availability_zones has duplicates: {zones}")
+            if zone in zones[:i]:
+                raise _fail(f"availability_zones.{i}", zone, f"listed twice in {zones}")
         if self.network.max_azs > len(zones):
-            raise ValueError(
-                f"network.max_azs ({self.network.max_azs}) exceeds the {len(zones)} "
-                "availability_zones listed; list more AZs or lower max_azs"
+            raise _fail(
+                "network.max_azs",
+                self.network.max_azs,
+                f"exceeds the {len(zones)} availability_zones listed; list more AZs or lower "
+                "max_azs",
             )
         return self
 
@@ -824,12 +975,14 @@ class EnvironmentConfig(_Model):
                 continue
             fargate = self._check_capacity(where, svc.capacity, svc.cpu_architecture, archs)
             if fargate:
-                _check(rules.check_fargate_cpu_memory, where, svc.cpu, svc.memory_mib)
+                _check(rules.check_fargate_cpu_memory, where, svc.cpu, svc.memory_mib, owner=self)
             else:
                 if svc.ephemeral_storage_gib is not None:
-                    raise ValueError(
-                        f"{where}.ephemeral_storage_gib applies to Fargate only; on EC2 "
-                        "capacity size the instances' root_volume_size_gib"
+                    raise _fail(
+                        f"{where}.ephemeral_storage_gib",
+                        svc.ephemeral_storage_gib,
+                        "ephemeral_storage_gib applies to Fargate only; on EC2 capacity size "
+                        "the instances' root_volume_size_gib",
                     )
                 _check(rules.check_range, f"{where}.cpu", svc.cpu, 128, 196_608)
                 _check(rules.check_range, f"{where}.memory_mib", svc.memory_mib, 128)
@@ -837,31 +990,37 @@ class EnvironmentConfig(_Model):
                 continue
             self._check_scaling(where, svc)
             if svc.deployment.shifts_traffic and not isinstance(svc, WebServiceConfig):
-                raise ValueError(
-                    f"{where}.deployment.type {svc.deployment.type} needs an Application Load "
+                raise _fail(
+                    f"{where}.deployment.type",
+                    svc.deployment.type,
+                    f"deployment type {svc.deployment.type} needs an Application Load "
                     f"Balancer: only kind web services shift traffic; use type rolling for "
-                    f"kind {svc.kind}"
+                    f"kind {svc.kind}",
                 )
             if isinstance(svc, WebServiceConfig):
                 if svc.load_balancer not in self.load_balancers:
-                    raise ValueError(
-                        f"{where}.load_balancer {svc.load_balancer!r} is not one of "
-                        f"load_balancers {sorted(self.load_balancers)}"
+                    raise _fail(
+                        f"{where}.load_balancer",
+                        svc.load_balancer,
+                        f"must be one of load_balancers {sorted(self.load_balancers)}",
                     )
                 key = (svc.load_balancer, svc.priority)
                 if key in used_lbs:
-                    raise ValueError(
-                        f"{where}.priority {svc.priority} is already used by "
-                        f"services.{used_lbs[key]} on load balancer {svc.load_balancer!r}; "
-                        "priorities must be unique per load balancer"
+                    raise _fail(
+                        f"{where}.priority",
+                        svc.priority,
+                        f"already used by services.{used_lbs[key]} on load balancer "
+                        f"{svc.load_balancer!r}; priorities must be unique per load balancer",
                     )
                 used_lbs[key] = name
         referenced = {lb for lb, _ in used_lbs}
         for lb in self.load_balancers:
             if lb not in referenced:
-                raise ValueError(
-                    f"load_balancers.{lb} is not used by any kind web service; remove it or "
-                    "point a service's load_balancer at it"
+                raise _fail(
+                    f"load_balancers.{lb}",
+                    lb,
+                    "this load balancer is not used by any kind web service; remove it or point "
+                    "a service's load_balancer at it",
                 )
         return self
 
@@ -872,29 +1031,32 @@ class EnvironmentConfig(_Model):
         if scaling is None:
             return
         ceiling = self.max_tasks_per_service
-        for sub, lo, hi in [
-            ("autoscaling", scaling.min_tasks, scaling.max_tasks),
-            *((f"autoscaling.schedules.{i}", s.min_tasks, s.max_tasks)
-              for i, s in enumerate(scaling.schedules)),
+        for sub, hi in [
+            ("autoscaling", scaling.max_tasks),
+            *((f"autoscaling.schedules.{i}", s.max_tasks) for i, s in enumerate(scaling.schedules)),
         ]:  # fmt: skip
             if hi > ceiling:
-                raise ValueError(
-                    f"{where}.{sub}.max_tasks ({hi}) must be <= max_tasks_per_service ({ceiling})"
+                raise _fail(
+                    f"{where}.{sub}.max_tasks",
+                    hi,
+                    f"must be <= max_tasks_per_service ({ceiling}) of the environment",
                 )
-            del lo
         if scaling.requests_per_target is not None and (
             not isinstance(svc, WebServiceConfig) or svc.deployment.shifts_traffic
         ):
-            raise ValueError(
-                f"{where}.autoscaling.requests_per_target needs a kind web service with a "
-                "rolling deployment (traffic shifting moves traffic to another target group)"
+            raise _fail(
+                f"{where}.autoscaling.requests_per_target",
+                scaling.requests_per_target,
+                "requests_per_target needs a kind web service with a rolling deployment "
+                "(traffic shifting moves traffic to another target group)",
             )
         if scaling.queue_backlog_per_task is not None and (
             not isinstance(svc, WorkerServiceConfig) or svc.queue is None
         ):
-            raise ValueError(
-                f"{where}.autoscaling.queue_backlog_per_task needs a kind worker service "
-                "with a queue"
+            raise _fail(
+                f"{where}.autoscaling.queue_backlog_per_task",
+                scaling.queue_backlog_per_task,
+                "queue_backlog_per_task needs a kind worker service with a queue",
             )
 
     def _check_capacity(
@@ -904,33 +1066,49 @@ class EnvironmentConfig(_Model):
         architecture: str,
         archs: dict[str, str],
     ) -> bool:
-        """Check a service's strategy (default: the cluster's); True when it is Fargate."""
+        """Check a service's strategy (default: the cluster's); True when it is Fargate.
+        Problems with the cluster's default strategy are reported at the service's
+        ``capacity`` (where a service overrides it)."""
         shares = (
             capacity if capacity is not None else self.cluster.default_capacity_provider_strategy
         )
+        # A problem of the cluster's default strategy (which this service uses) is reported
+        # where that strategy is written.
+        at = (
+            f"{where}.capacity"
+            if capacity is not None
+            else "cluster.default_capacity_provider_strategy"
+        )
         known = self.cluster.provider_names
         if not shares:
-            raise ValueError(f"{where}.capacity must name at least one capacity provider")
+            raise _fail(at, shares, "must name at least one capacity provider")
         providers = [s.provider for s in shares]
         for i, provider in enumerate(providers):
             if provider not in known:
-                raise ValueError(
-                    f"{where}.capacity.{i}.provider names {provider!r}, which the cluster does "
-                    f"not have; use one of {known}"
+                raise _fail(
+                    f"{at}.{i}.provider",
+                    provider,
+                    f"the cluster has no such capacity provider; use one of {known}",
                 )
-        if len(set(providers)) != len(providers):
-            raise ValueError(f"{where}.capacity names a provider twice: {providers}")
-        if sum(1 for s in shares if s.base) > 1:
-            raise ValueError(f"{where}.capacity: at most one entry may set base")
-        if not any(s.weight for s in shares):
-            raise ValueError(f"{where}.capacity: at least one weight must be above 0")
-        fargate = {p in ("FARGATE", "FARGATE_SPOT") for p in providers}
-        if len(fargate) > 1:
-            raise ValueError(
-                f"{where}.capacity mixes Fargate and EC2 capacity providers; ECS accepts one "
-                "kind per strategy"
+            if provider in providers[:i]:
+                raise _fail(f"{at}.{i}.provider", provider, f"named twice in {providers}")
+        based = [i for i, s in enumerate(shares) if s.base]
+        if len(based) > 1:
+            raise _fail(
+                f"{at}.{based[1]}.base", shares[based[1]].base, "at most one entry may set base"
             )
-        if fargate == {False}:
+        if not any(s.weight for s in shares):
+            raise _fail(f"{at}.0.weight", shares[0].weight, "at least one weight must be above 0")
+        kinds = [p in ("FARGATE", "FARGATE_SPOT") for p in providers]
+        for i, provider in enumerate(providers):
+            if kinds[i] != kinds[0]:
+                raise _fail(
+                    f"{at}.{i}.provider",
+                    provider,
+                    "mixes Fargate and EC2 capacity providers in one strategy; ECS accepts "
+                    "one kind per strategy",
+                )
+        if not kinds[0]:
             for provider in providers:
                 _check(
                     rules.check_capacity_architecture,
@@ -939,7 +1117,7 @@ class EnvironmentConfig(_Model):
                     provider,
                     archs[provider],
                 )
-        return fargate == {True}
+        return kinds[0]
 
     @property
     def zones(self) -> list[str]:
@@ -958,18 +1136,21 @@ class AppConfig(_Model):
     @model_validator(mode="after")
     def _default_exists(self) -> Self:
         if self.default_environment not in self.environments:
-            raise ValueError(
-                f"default_environment {self.default_environment!r} is not one of the "
-                f"environments {sorted(self.environments)}"
+            raise _fail(
+                "default_environment",
+                self.default_environment,
+                f"must be one of the environments {sorted(self.environments)}",
             )
         return self
 
 
 def _check_daemon(where: str, svc: DaemonServiceConfig, archs: dict[str, str]) -> None:
     if not archs:
-        raise ValueError(
-            f"{where}: a daemon runs one task per EC2 instance and the cluster has no "
-            "ec2_capacity (Fargate has no instances); add cluster.ec2_capacity or use kind worker"
+        raise _fail(
+            f"{where}.kind",
+            "daemon",
+            "a daemon runs one task per EC2 instance and the cluster has no ec2_capacity "
+            "(Fargate has no instances); add cluster.ec2_capacity or use kind worker",
         )
     if svc.ec2_capacity is not None and svc.ec2_capacity not in archs:
         hint = (
@@ -977,96 +1158,166 @@ def _check_daemon(where: str, svc: DaemonServiceConfig, archs: dict[str, str]) -
             if svc.ec2_capacity in ("FARGATE", "FARGATE_SPOT")
             else ""
         )
-        raise ValueError(
-            f"{where}.ec2_capacity {svc.ec2_capacity!r} is not an EC2 capacity of the cluster; "
-            f"use one of {sorted(archs)}{hint}"
+        raise _fail(
+            f"{where}.ec2_capacity",
+            svc.ec2_capacity,
+            f"not an EC2 capacity of the cluster; use one of {sorted(archs)}{hint}",
         )
     pools = [svc.ec2_capacity] if svc.ec2_capacity is not None else list(archs)
     pool_archs = {archs[p] for p in pools}
     if svc.cpu_architecture is None and len(pool_archs) > 1:
-        raise ValueError(
-            f"{where}.cpu_architecture must be set: the EC2 capacities mix architectures "
-            f"{ {p: archs[p] for p in pools} }"
+        raise _fail(
+            f"{where}.cpu_architecture",
+            None,
+            f"must be set: the EC2 capacities mix architectures { {p: archs[p] for p in pools} }",
         )
     if svc.cpu_architecture is not None and svc.cpu_architecture not in pool_archs:
-        raise ValueError(
-            f"{where}.cpu_architecture must be {sorted(pool_archs)} to match the EC2 "
-            f"capacities it runs on, got {svc.cpu_architecture!r}"
+        raise _fail(
+            f"{where}.cpu_architecture",
+            svc.cpu_architecture,
+            f"must be {sorted(pool_archs)} to match the EC2 capacities it runs on",
         )
     _check(rules.check_range, f"{where}.cpu", svc.cpu, 128, 196_608)
     _check(rules.check_range, f"{where}.memory_mib", svc.memory_mib, 128)
 
 
-def _check(check: Callable[..., object], *args: Any) -> None:
-    """Run a shared rule whose first argument is the full key path (model-level checks)."""
-    try:
-        check(*args)
-    except EcskitValidationError as exc:
-        raise ValueError(str(exc)) from None
+_UNSET: Any = object()
+# A shared rule's message: ``<prop> must be <allowed>, got <value>`` (``invalid()``), where prop
+# is a dotted path relative to the caller's (``[i]`` for list items, "" for the field itself).
+_RULE_MESSAGE = re.compile(r"^([\w.\[\]-]*) (must .*)$", re.DOTALL)
 
 
-def _rule(check: Callable[[str, _T], object], value: _T) -> _T:
-    """Run a shared rule from ``constructs_lib._validate`` inside a pydantic validator (pydantic
-    adds the key path; the rule's message says what is allowed)."""
+def _check(
+    check: Callable[..., object],
+    prop: str,
+    *args: Any,
+    owner: Any = None,
+    at: str | None = None,
+    value: Any = _UNSET,
+) -> None:
+    """Run a shared rule of ``constructs_lib._validate`` with ``prop`` (a dotted path relative to
+    the model or field being validated) and turn its error into an :class:`_ProblemError` at the
+    path the message names (else at ``at``, else ``prop``). The problem's value is ``value``,
+    else the value at that path below ``owner`` (else the rule's first value argument)."""
     try:
-        check("value", value)
+        check(prop, *args)
     except EcskitValidationError as exc:
-        raise ValueError(str(exc).removeprefix("value").lstrip()) from None
+        text = str(exc)
+        named = _RULE_MESSAGE.match(text)
+        if named:
+            where, message = named.group(1), named.group(2)
+        else:
+            where = at if at is not None else prop
+            message = text if at is not None else text.removeprefix(prop)
+            message = message.strip().lstrip(".").strip()
+        path = re.sub(r"\[(\d+)\]", r".\1", where).strip(".")
+        if value is _UNSET:
+            value = _lookup(owner, path) if owner is not None else _UNSET
+            if value is _UNSET:
+                value = args[0] if args else None
+        if repr(value) not in message:  # e.g. a total computed from several keys
+            message = f"got {value!r}; {message}"
+        raise _ProblemError(path, value, message) from None
+
+
+def _lookup(node: Any, path: str) -> Any:
+    """The value at dotted ``path`` below a model, mapping or list (``_UNSET`` when absent)."""
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, _UNSET)
+        elif isinstance(node, Mapping):
+            node = node.get(part, _UNSET)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _UNSET
+        if node is _UNSET:
+            return _UNSET
+    return node
+
+
+def _rule(check: Callable[[str, _T], object], value: _T, at: str = "") -> _T:
+    """Run a shared rule inside a field validator (pydantic adds the field's path; ``at`` is a
+    path below it, e.g. a list index) and return the value."""
+    _check(check, at, value)
     return value
+
+
+def _each(check: Callable[[str, _T], object], values: list[_T] | None) -> list[_T] | None:
+    """Run a shared rule on every item of a list field (a problem names the item's index)."""
+    for i, item in enumerate(values or []):
+        _rule(check, item, at=str(i))
+    return values
 
 
 def load_config(raw: Any) -> AppConfig:
     """Validate the ``ecskit`` context object; raise :class:`ConfigError` listing every problem."""
     if not isinstance(raw, Mapping):
         raise ConfigError(
-            [f"{CONTEXT_KEY}: missing or not an object in cdk.json context (got {raw!r})"]
+            [Problem("", raw, f"missing or not an object in cdk.json context (got {raw!r})")]
         )
     try:
         return AppConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+        problems: dict[str, Problem] = {}
+        for error in exc.errors():  # one problem per key (union members each report one)
+            problem = _describe(error, raw)
+            problems.setdefault(problem.path, problem)
+        raise ConfigError(list(problems.values())) from None
 
 
 def select_environment(config: AppConfig, name: str | None) -> tuple[str, EnvironmentConfig]:
     """The environment named by ``-c env=NAME`` (default: ``default_environment``)."""
     chosen = name or config.default_environment
     if chosen not in config.environments:
-        raise ConfigError(
-            [f"{ENV_CONTEXT_KEY}: {chosen!r} is not a configured environment; "
-             f"use one of {sorted(config.environments)} (cdk synth -c env=NAME)"]
-        )  # fmt: skip
+        message = (
+            f"{chosen!r} is not a configured environment; use one of "
+            f"{sorted(config.environments)} (cdk synth -c env=NAME)"
+        )
+        raise ConfigError([Problem("", chosen, message, root=ENV_CONTEXT_KEY)])
     return chosen, config.environments[chosen]
 
 
-def _describe(error: Any) -> str:
-    loc = _without_kind_tag(tuple(str(part) for part in error["loc"] if part != "[key]"))
-    path = ".".join(loc) or CONTEXT_KEY
-    path = f"{CONTEXT_KEY}.{path}" if loc else path
+def _describe(error: Any, raw: Any) -> Problem:
+    """One pydantic error as a :class:`Problem` at the exact key path into ``raw``."""
     kind = error["type"]
+    path = ".".join(_input_path(error["loc"], raw, keep_last=kind == "missing"))
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, _ProblemError):  # our validators: the path below the model, value, fix
+        return Problem(".".join(p for p in (path, cause.path) if p), cause.value, cause.message)
     if kind == "extra_forbidden":
         allowed = _allowed_keys(error["loc"][:-1])
-        return f"{path}: unknown key; allowed keys here: {allowed}"
+        return Problem(path, error["input"], f"unknown key; allowed keys here: {allowed}")
     if kind == "missing":
-        return f"{path}: required key is missing"
+        return Problem(path, None, "required key is missing")
+    kind_path = f"{path}.kind" if path else "kind"
     if kind == "union_tag_invalid":  # e.g. an unknown service kind
-        ctx = error.get("ctx", {})
-        return f"{path}.kind: got {ctx.get('tag')!r}; must be one of {ctx.get('expected_tags')}"
+        tag = ctx.get("tag")
+        return Problem(kind_path, tag, f"got {tag!r}; must be one of {ctx.get('expected_tags')}")
     if kind == "union_tag_not_found":
-        return f"{path}.kind: required key is missing; one of {list(SERVICE_KINDS)}"
+        return Problem(kind_path, None, f"required key is missing; one of {list(SERVICE_KINDS)}")
     message = str(error["msg"]).removeprefix("Value error, ")
-    if "got " in message or (kind == "value_error" and isinstance(error["input"], Mapping)):
-        # A rule that names its value, or a cross-key rule on a whole section (its message
-        # names the keys; echoing the section back would bury it).
-        return f"{path}: {message}"
-    return f"{path}: got {error['input']!r}; {message}"
+    return Problem(path, error["input"], f"got {error['input']!r}; {message}")
 
 
-def _without_kind_tag(loc: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop the discriminator pydantic puts after ``services.<name>`` (``web``, ...)."""
-    for i in range(len(loc) - 2):
-        if loc[i] == "services" and loc[i + 2] in SERVICE_KINDS:
-            return loc[: i + 2] + loc[i + 3 :]
-    return loc
+def _input_path(loc: tuple[Any, ...], raw: Any, *, keep_last: bool) -> list[str]:
+    """The parts of a pydantic error location that are keys of the input: pydantic also puts
+    a discriminated union's tag (a service ``kind``), a union member's type (``int``) or
+    ``[key]`` in it. ``keep_last`` keeps a last part that is absent (a missing key)."""
+    path: list[str] = []
+    node = raw
+    for i, part in enumerate(loc):
+        if isinstance(node, Mapping) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif keep_last and i == len(loc) - 1 and isinstance(node, Mapping):
+            node = None
+        else:
+            continue
+        path.append(str(part))
+    return path
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -252,7 +252,13 @@ class ServiceStack(Stack):
                 protocol=svc.protocol,
                 listener_port=svc.listener_port,
                 internet_facing=svc.internet_facing,
-                ingress_cidrs=svc.ingress_cidrs,
+                # Default (internal): the VPC's CIDR, written literally (not a reference to the
+                # VPC's CidrBlock) so that checkers such as cdk-nag EC23 see it is not open.
+                ingress_cidrs=(
+                    svc.ingress_cidrs
+                    if svc.ingress_cidrs is not None
+                    else [self._config.network.cidr]
+                ),
                 certificate=_certificate(self, name, svc.certificate_arn),
                 domain_name=svc.domain_name,
                 hosted_zone=_hosted_zone(self, name, svc.hosted_zone_id, svc.hosted_zone_name),

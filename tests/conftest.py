@@ -10,6 +10,7 @@ Both apps are synthesized once per run, shared by the pytest-xdist workers (``pr
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
@@ -43,6 +44,27 @@ def offline_aws_env() -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    """The ``ecskit`` configuration of cdk.json (tests change copies: :func:`with_value`)."""
+    data: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]["ecskit"]
+    return data
+
+
+def with_value(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of ``raw`` with ``value`` at dotted ``path`` (list indexes as numbers)."""
+    data = copy.deepcopy(raw)
+    node: Any = data
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
 
 
 def recommended_context() -> dict[str, Any]:

@@ -223,9 +223,18 @@ def test_teardown_releases_protection_before_the_group_is_deleted(
     handler = (ROOT / "constructs_lib" / "_teardown_handler.py").read_text()
     t.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Code": {"ZipFile": handler}, "Handler": "index.handler", "Runtime": "python3.13"},
+        {"Code": {"ZipFile": handler}, "Handler": "index.handler", "Runtime": "python3.14"},
     )
+    # Its own role: no AWS managed policy (AWSLambdaBasicExecutionRole allows every log group).
+    teardown_roles = [
+        r
+        for r in t.find_resources("AWS::IAM::Role").values()
+        if r["Metadata"]["aws:cdk:path"].endswith("/TeardownRole/Resource")
+    ]
+    assert len(teardown_roles) == 2
+    assert all("ManagedPolicyArns" not in r["Properties"] for r in teardown_roles)
     policies = json.dumps(t.find_resources("AWS::IAM::Policy"))
+    assert "logs:PutLogEvents" in policies
     assert "autoscaling:SetInstanceProtection" in policies
     assert re.search(r"autoScalingGroup:\*:autoScalingGroupName/", policies)
     templates["Unprotected"].resource_count_is("Custom::EcskitCapacityTeardown", 0)
