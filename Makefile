@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test snapshot-update guard-update lint typecheck check bench lock clean
+.PHONY: help setup synth test snapshot-update guard-update lint typecheck check bench lock clean diff report
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -45,6 +45,25 @@ guard-update: setup  ## Re-record the replacement-guard baselines (replacement-g
 		$(BIN)/python -m constructs_lib.replacement_guard update "$$tmp/$$env" --env $$env; \
 	done
 
+# The synth report: every environment of cdk.json synthesized into $(REPORT_DIR)/<env>/ (not the
+# plain cdk.out of `make synth`), then constructs_lib/report.py writes $(REPORT_DIR)/<env>/report.md
+# (+ report.svg when Graphviz `dot` is installed) and appends it to $GITHUB_STEP_SUMMARY when set.
+# Every environment is reported; exit 1 at the end when a gate failed in any of them.
+REPORT_DIR ?= cdk.out
+REPORT_ENVS ?= $(shell $(PYTHON) -c "import json; print(' '.join(json.load(open('cdk.json'))['context']['ecskit']['environments']))")
+
+report: setup  ## Synth report per environment: cdk.out/<env>/report.md (resources, cdk-nag, cfn-lint, replacement guard, diagram); exit 1 when a gate failed
+	@status=0; for env in $(REPORT_ENVS); do \
+		out="$(REPORT_DIR)/$$env"; rm -rf "$$out"; mkdir -p "$$out"; \
+		cdk synth --quiet -c env=$$env --output "$$out" >"$$out/synth.log" 2>&1 \
+			|| { cat "$$out/synth.log"; status=1; }; \
+		if [ -f "$$out/manifest.json" ]; then \
+			$(BIN)/python -m constructs_lib.report "$$out" --env $$env --out "$$out/report.md" \
+				--svg "$$out/report.svg" $${GITHUB_STEP_SUMMARY:+--step-summary} || status=1; \
+			echo "wrote $$out/report.md"; \
+		else echo "$$env: synth wrote no assembly, no report" >&2; status=1; fi; \
+	done; exit $$status
+
 lint: setup  ## ruff (lint + format check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -63,3 +82,7 @@ lock: $(PY_STAMP)  ## Re-pin requirements.lock from the current .venv (after cha
 
 clean:  ## Remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache dist build
+
+diff: setup  ## cdk diff of ENV's stacks against the real account (needs AWS credentials; CI runs it only with an OIDC role)
+	@test -f cdk.out/$(ENV)/manifest.json || cdk synth --quiet -c env=$(ENV) --output cdk.out/$(ENV)
+	cdk diff --app cdk.out/$(ENV)
