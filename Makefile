@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test snapshot-update guard-update lint typecheck check bench lock clean diff report
+.PHONY: help setup synth deploy destroy test snapshot-update guard-update lint typecheck check bench lock clean diff report
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -21,7 +21,7 @@ setup: $(PY_STAMP) $(NODE_STAMP)  ## Create .venv and node_modules (pinned); no 
 $(PY_STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[cdk]' --group dev
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[cdk,local]' --group dev
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -30,6 +30,39 @@ $(NODE_STAMP): package.json package-lock.json
 
 synth: setup  ## Synthesize the app for ENV (default dev) into cdk.out/, offline
 	cdk synth --quiet -c env=$(ENV)
+
+# `make deploy` goes to the local emulator (constructs_lib/local: a patched moto server on
+# 127.0.0.1:$(PORT), fake credentials, no AWS account) unless TARGET=aws is given explicitly, so
+# nobody spends money by accident. Local: start the emulator (or reuse the running one), cdk
+# bootstrap + cdk deploy --all with the real CDK CLI, then `ecskit status`; the emulator keeps
+# running until `make destroy`. TARGET=aws: plain `cdk deploy` with PROFILE (or AWS_PROFILE).
+TARGET ?= local
+PORT ?= 4566
+PROFILE ?=
+ifeq ($(filter $(TARGET),local aws),)
+$(error TARGET: got '$(TARGET)'; use local (the default, the emulator) or aws)
+endif
+
+# The first line printed names the target, before set-up (pip/npm) output on a fresh clone.
+deploy:  ## Deploy ENV (default dev) into the local AWS emulator (no account); TARGET=aws [PROFILE=p] for AWS
+	@echo "make deploy: TARGET=$(TARGET) ENV=$(ENV)$(if $(filter local,$(TARGET)), (local emulator, no AWS account; TARGET=aws deploys to AWS))"
+	@$(MAKE) -s --no-print-directory setup
+ifeq ($(TARGET),aws)
+	@echo "ecskit deploy: target aws (profile $(or $(PROFILE),$(AWS_PROFILE),default), env $(ENV))"
+	cdk deploy --all -c env=$(ENV) $(if $(PROFILE),--profile $(PROFILE))
+else
+	@$(BIN)/python -m constructs_lib.local deploy --env $(ENV) --port $(PORT)
+endif
+
+destroy:  ## Tear down ENV: local -> cdk destroy + stop the emulator; TARGET=aws [PROFILE=p] -> cdk destroy on AWS
+	@echo "make destroy: TARGET=$(TARGET) ENV=$(ENV)"
+	@$(MAKE) -s --no-print-directory setup
+ifeq ($(TARGET),aws)
+	@echo "ecskit destroy: target aws (profile $(or $(PROFILE),$(AWS_PROFILE),default), env $(ENV))"
+	cdk destroy --all -c env=$(ENV) $(if $(PROFILE),--profile $(PROFILE))
+else
+	@$(BIN)/python -m constructs_lib.local destroy --env $(ENV)
+endif
 
 test: setup  ## Run the whole test suite (offline: synth, assertions, moto)
 	$(BIN)/python -m pytest

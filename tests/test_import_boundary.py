@@ -36,6 +36,29 @@ def test_runtime_modules_do_not_import_the_cdk() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_local_emulator_does_not_import_the_cdk() -> None:
+    """constructs_lib.local deploys with the CDK CLI, never by importing the CDK: importing
+    every module and applying the moto patches loads no aws_cdk/jsii/constructs."""
+    import constructs_lib.local
+
+    modules = sorted(
+        f"constructs_lib.local.{m.name}"
+        for m in pkgutil.iter_modules(constructs_lib.local.__path__)
+    )
+    assert {"constructs_lib.local.patches", "constructs_lib.local.server"} <= set(modules)
+    imports = "; ".join(f"import {m}" for m in modules if not m.endswith("__main__"))
+    code = (
+        f"import sys; {imports}; "
+        "from constructs_lib.local import patches; patches.apply('http://127.0.0.1:1'); "
+        "import constructs_lib.local.__main__; "
+        "cdk = ('aws_cdk', 'jsii', 'constructs'); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in cdk); "
+        "assert not bad, bad"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+
+
 def test_cli_help_does_not_import_boto3() -> None:
     code = (
         "import sys, contextlib, io; from constructs_lib.runtime.cli import main; "

@@ -89,11 +89,13 @@ def aws_backend(aws_env: None, boto_session: Any) -> Iterator[None]:
     """moto, started once for the package (each test's resources have their own names)."""
     _import_moto_ec2(boto_session)
     from moto import mock_aws
-    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    from constructs_lib.local.patches import eni_private_dns_name_patch
 
     with pytest.MonkeyPatch.context() as mp, mock_aws():
-        # moto 5.2.5 quirk: RunTask for awsvpc tasks reads an ENI attribute it never sets.
-        mp.setattr(NetworkInterface, "private_dns_name", "ip-10-0-1-10.ec2.internal", raising=False)
+        # moto 5.2.5 quirk: RunTask for awsvpc tasks reads an ENI attribute it never sets
+        # (the local emulator's fix, applied here to in-process moto).
+        mp.setattr(*eni_private_dns_name_patch(), raising=False)
         yield
 
 
