@@ -191,6 +191,19 @@ def _construct_paths(violation: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(sorted({str(i.get("constructPath") or "?") for i in items}))
 
 
+def _finding(plugin: str, violation: Mapping[str, Any]) -> NagFinding:
+    """A violation of the report; ``acknowledgedId``/``reason`` are only in suppressed ones."""
+    return NagFinding(
+        plugin,
+        violation["ruleName"],
+        violation.get("description", ""),
+        violation.get("severity", "?"),
+        _construct_paths(violation),
+        acknowledged_id=violation.get("acknowledgedId"),
+        reason=violation.get("reason"),
+    )
+
+
 def read_nag(assembly_dir: Path) -> NagResult:
     """Read CDK's validation report of the assembly.
 
@@ -220,28 +233,10 @@ def read_nag(assembly_dir: Path) -> NagResult:
         result.plugins[plugin] = conclusion
         if report.get("metadata", {}).get("error"):
             result.notes.append(f"{plugin}: {report['metadata']['error']}")
-        for v in report.get("violations", []):
-            result.violations.append(
-                NagFinding(
-                    plugin,
-                    v["ruleName"],
-                    v.get("description", ""),
-                    v.get("severity", "?"),
-                    _construct_paths(v),
-                )
-            )
-        for v in report.get("suppressedViolations") or []:
-            result.suppressed.append(
-                NagFinding(
-                    plugin,
-                    v["ruleName"],
-                    v.get("description", ""),
-                    v.get("severity", "?"),
-                    _construct_paths(v),
-                    acknowledged_id=v.get("acknowledgedId"),
-                    reason=v.get("reason"),
-                )
-            )
+        result.violations.extend(_finding(plugin, v) for v in report.get("violations", []))
+        result.suppressed.extend(
+            _finding(plugin, v) for v in report.get("suppressedViolations") or []
+        )
     if name == LEGACY_VALIDATION_REPORT:
         result.notes.append(
             f"read {LEGACY_VALIDATION_REPORT} (legacy schema): acknowledged findings are not "
@@ -456,8 +451,17 @@ def _group_id(group: str) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    """Escape for a quoted Mermaid label: entity codes for quotes, angle brackets, pipes."""
-    table = {"&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;", "`": "#96;"}
+    """Escape for a quoted Mermaid label: entity codes for quotes, angle brackets, pipes,
+    backticks and ``#`` itself (else a literal ``#35;`` in a name would be read as a code)."""
+    table = {
+        "#": "#35;",
+        "&": "#amp;",
+        '"': "#quot;",
+        "<": "#lt;",
+        ">": "#gt;",
+        "|": "#124;",
+        "`": "#96;",
+    }
     return "".join(table.get(ch, ch) for ch in text.replace("\n", " "))
 
 
@@ -1142,6 +1146,12 @@ class SynthReport:
     def failed(self) -> bool:
         """A gate failed: the command line exits 1."""
         return any(g.failed for g in self.gates)
+
+    @property
+    def unchecked(self) -> list[str]:
+        """The gates that neither passed nor failed (``not run``/``skipped``): the report's
+        headline never says "all gates passed" while this is non-empty."""
+        return [g.name for g in self.gates if g.status not in ("passed", "failed")]
 
     def markdown(self) -> str:
         """The report as Markdown (``templates/synth_report.md.j2``)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -155,6 +156,27 @@ def _cli_context() -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def synthesize(app: Any) -> Any:
+    """``app.synth()``; ``None`` after one ``ecskit:`` line on stderr when a validation plugin
+    (cdk-nag) failed - CDK has printed each finding above it - instead of a jsii traceback.
+    Any other error propagates."""
+    try:
+        return app.synth()
+    except RuntimeError as exc:
+        message = str(exc)
+        if not message.startswith("ValidationFailed"):
+            raise
+        found = re.search(r"found in: (\S+)", message)
+        where = found[1] if found else "the cloud assembly"
+        print(
+            "ecskit: cdk-nag: unacknowledged finding(s), listed above (report: "
+            f"{where}); fix them in the constructs, or acknowledge one with a reason in "
+            "stacks/compliance.py",
+            file=sys.stderr,
+        )
+        return None
+
+
 def main() -> int:
     """``python app.py``: synthesize into ``cdk.out`` (or the CLI's ``CDK_OUTDIR``).
 
@@ -175,7 +197,9 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    assembly = app.synth()
+    assembly = synthesize(app)
+    if assembly is None:
+        return 1
     if (Path(assembly.directory) / REPORT_FILE).exists():
         config, env_name, env_config = _select(project_context())
         stale = stale_acknowledgements(

@@ -168,6 +168,27 @@ def test_the_gate_is_live_and_a_stale_acknowledgement_is_caught() -> None:
     assert stale_acknowledgements(report, resolved) == [stale]
 
 
+def test_a_finding_is_one_line_from_main_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python app.py`` (``main``) synthesizes through :func:`synthesize`: an unacknowledged
+    finding ends in one ``ecskit:`` line naming the report and the fix, not a jsii traceback."""
+    from aws_cdk import Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    from stacks.app import synthesize
+
+    app = unit_app()
+    sqs.Queue(Stack(app, "Finding"), "Queue", enforce_ssl=True)  # SQS3: no DLQ
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    assert synthesize(app) is None
+    err = capsys.readouterr().err
+    [line] = [ln for ln in err.splitlines() if ln.startswith("ecskit:")]
+    assert f"{Path(app.outdir) / 'validation-report.json'}" in line
+    assert "stacks/compliance.py" in line
+    assert "Traceback" not in err
+
+
 def readme_section() -> str:
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"^## Security and compliance\n(.*?)(?=^## )", readme, re.S | re.M)

@@ -217,6 +217,10 @@ def test_labels_are_escaped() -> None:
     mermaid = graph.to_mermaid()
     assert "say #quot;hi#quot; #lt;b#gt;#124;x#124;#lt;/b#gt;" in mermaid
     assert "a #amp; b" in mermaid
+    # `#` itself is escaped: a name that reads like an entity code stays as written
+    hashed = ArchitectureGraph()
+    hashed.add_node("n_h", "service", "g", "port #35; and #quot;")
+    assert '"<b>port #35;35; and #35;quot;</b>"' in hashed.to_mermaid()
     assert '-->|"rule #quot;x#quot; #124; y"| n_b' in mermaid
     assert 'label="Stack \\"one\\""' in graph.to_dot()
 
@@ -235,6 +239,8 @@ def test_missing_validation_report_says_cdk_nag_did_not_run(
     assert "cdk-nag did not run" in text
     assert "this is not a pass" in text
     assert "| cdk-nag | ⚠️ not run |" in text
+    assert "all gates passed" not in text  # the headline never reads as a pass
+    assert text.startswith("## ecskit synth report: dev ⚠️ not checked: cdk-nag, cfn-lint\n\n")
     assert code == 0  # not run is reported, not failed ...
     code = main(
         [str(assembly), "--env", "dev", "--no-lint", "--require-nag", "--out", str(out), *GUARD]
@@ -414,7 +420,11 @@ def test_step_summary_is_appended(
     ]
     assert main(args) == 0
     text = summary.read_text()
-    assert text.startswith("previous step\n## ecskit synth report: x ✅ all gates passed")
+    # nothing was checked here (no nag report, --no-lint, no baselines): never "all passed"
+    assert text.startswith(
+        "previous step\n## ecskit synth report: x ⚠️ not checked: cdk-nag, cfn-lint, "
+        "replacement guard\n\n"
+    )
     assert text.endswith((tmp_path / "r.md").read_text())
     # unset or unwritable: a warning, same exit code
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
