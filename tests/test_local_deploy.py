@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from constructs_lib.local import deploy as local_deploy
 from constructs_lib.local import patches
 from constructs_lib.local.deploy import DeployResult, deploy, destroy, read_assembly
 from constructs_lib.local.errors import LocalEmulatorError
@@ -117,13 +120,17 @@ class Deployed:
             return self._get_att(stack, *value["Fn::GetAtt"])
         return {k: self.resolve(stack, v) for k, v in value.items()}
 
-    def _get_att(self, stack: str, logical_id: str, attribute: str) -> Any:
+    def _get_att(self, stack: str, logical_id: str, attribute: str) -> Any:  # noqa: PLR0911
         resource_type = self.templates[stack]["Resources"][logical_id]["Type"]
         physical = self.physical[stack][logical_id]
         if resource_type == "AWS::IAM::Role" and attribute == "Arn":
             return self.client("iam").get_role(RoleName=physical)["Role"]["Arn"]
         if resource_type == "AWS::ECS::Service" and attribute == "Name":
             return physical.split("/")[-1]
+        if resource_type == "AWS::EC2::SecurityGroup" and attribute == "GroupId":
+            return physical  # a service's security groups (awsvpc configuration)
+        if resource_type == "AWS::SQS::Queue" and attribute == "QueueName":
+            return physical.rsplit("/", 1)[-1]  # Ref of a queue is its URL
         if attribute == "TargetGroupFullName":
             return physical.split(":")[-1]
         if attribute == "LoadBalancerFullName":
@@ -223,6 +230,17 @@ def mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:  # noqa
     )
 
 
+def unresolved(value: Any, path: str = "") -> list[str]:
+    """Paths of the template leaves ``Deployed.resolve`` could not resolve (not compared)."""
+    if value is _UNRESOLVED:
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in unresolved(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in unresolved(v, f"{path}[{i}]")]
+    return []
+
+
 def compare(
     deployed: Deployed,
     stack: str,
@@ -235,7 +253,10 @@ def compare(
     for key, value in props.items():
         if key in NOT_COMPARED or key in dropped:
             continue
-        problems += mismatches(deployed.resolve(stack, value), _lookup(actual, key), key)
+        expected = deployed.resolve(stack, value)
+        # a leaf the test cannot resolve would be skipped silently: teach Deployed.resolve
+        problems += [f"{p}: cannot resolve {value!r}" for p in unresolved(expected, key)]
+        problems += mismatches(expected, _lookup(actual, key), key)
     return problems
 
 
@@ -467,6 +488,45 @@ def test_ecskit_run_starts_a_fargate_task(deployed: Deployed) -> None:
     assert details["subnetId"] in service["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
 
 
+def test_a_second_deploy_is_refused_and_keeps_the_emulator(deployed: Deployed) -> None:
+    """``make deploy`` twice: moto cannot update the deployed stacks (the CLI used to wait
+    forever for a change set, then moto failed the update), so the second deploy is refused
+    with one message before the CDK CLI runs, and the reused emulator keeps running."""
+    emulator = deployed.result.emulator
+    lines: list[str] = []
+    with pytest.raises(
+        LocalEmulatorError,
+        match=r"^stack ecskit-dev-Network: already deployed in the running emulator .*"
+        r"make destroy",
+    ):
+        deploy(
+            "dev",
+            port=free_port(),
+            state_dir=emulator.state_dir,
+            app=deployed.result.assembly,
+            echo=lines.append,
+            show_status=False,
+        )
+    assert lines == [
+        f"emulator: reusing the one running on {emulator.endpoint} (pid {emulator.pid})"
+    ]
+    assert running(emulator.state_dir) == emulator
+
+
+def test_a_cdk_command_that_hangs_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI command waiting for something moto never does fails after CLI_TIMEOUT."""
+    monkeypatch.setattr(local_deploy, "CLI_TIMEOUT", 0.5)
+    began = time.monotonic()
+    with pytest.raises(LocalEmulatorError, match=r"^cdk deploy: no result after 0 s"):
+        local_deploy._run(
+            [sys.executable, "-c", "import time; time.sleep(30)"],
+            dict(os.environ),
+            "cdk deploy",
+            None,
+        )
+    assert time.monotonic() - began < 10
+
+
 def test_destroy_deletes_the_stacks_and_stops_the_emulator(deployed: Deployed) -> None:
     """Last test of the deployed module: it ends the shared emulator. cdk destroy runs against
     it (the Network stack may hit moto's known VPC dependency error: reported, not fatal), then
@@ -514,6 +574,22 @@ def test_port_in_use_is_one_clear_error_and_nothing_runs(tmp_path: Path) -> None
     assert not (tmp_path / "server.pid").exists()
 
 
+def test_port_in_use_on_ipv6_localhost_is_refused(tmp_path: Path) -> None:
+    """The endpoint is ``localhost``: a server on ``[::1]:port`` could answer the CDK CLI."""
+    busy = socket.socket(socket.AF_INET6)
+    try:
+        busy.bind(("::1", 0))
+    except OSError:
+        busy.close()
+        pytest.skip("no IPv6 loopback here")
+    with busy:
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(LocalEmulatorError, match=rf"port {port}: already in use on ::1"):
+            start(port, state_dir=tmp_path)
+    assert running(tmp_path) is None
+
+
 def test_emulator_that_fails_to_start_is_reported_and_reaped(tmp_path: Path) -> None:
     crash = [sys.executable, "-c", "import sys; print('boom: no moto here'); sys.exit(3)"]
     with pytest.raises(LocalEmulatorError, match=r"server exited with code 3 .*boom: no moto here"):
@@ -550,12 +626,104 @@ def test_prod_is_refused_locally(prod_synth: Path) -> None:
         read_assembly(prod_synth)
 
 
+def test_the_emulator_modules_patch_nothing_on_import() -> None:
+    """The patches are applied in the server process only: importing the emulator's modules
+    (as tests/runtime/conftest.py does for the ENI default) loads no moto and changes nothing
+    for in-process moto users."""
+    code = (
+        "import sys; import constructs_lib.local, constructs_lib.local.deploy, "
+        "constructs_lib.local.__main__; from constructs_lib.local import patches; "
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'moto'], 'moto imported'; "
+        "from moto.ec2.models.elastic_network_interfaces import NetworkInterface as N; "
+        "patches.eni_private_dns_name_patch(); "
+        "assert 'private_dns_name' not in vars(N), 'ENI default leaked'; "
+        "assert not patches._state['applied']"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_other_moto_versions_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import moto
 
     monkeypatch.setattr(moto, "__version__", "5.1.0")
     with pytest.raises(LocalEmulatorError, match=r"moto: got 5.1.0; .*exactly 5.2.5"):
         patches.check_moto_version()
+
+
+def _wait_for(path: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def _gone(pid: int, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # exited; its parent (init) has not reaped it yet
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("command", "signum", "code"),
+    [("start", signal.SIGINT, 130), ("deploy", signal.SIGTERM, 130)],
+)
+def test_interrupt_while_starting_stops_the_server(
+    tmp_path: Path, command: str, signum: int, code: int
+) -> None:
+    """Ctrl-C in ``start`` (or a CI timeout's SIGTERM in ``deploy``) while the server is still
+    starting: the server (its own session, so it got no signal) is stopped, not orphaned."""
+    argv = [sys.executable, "-m", "constructs_lib.local", "--state-dir", str(tmp_path)]
+    process = subprocess.Popen(
+        [*argv, command, "--port", str(free_port())],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal, whatever the test worker ignores (resets one signal only)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    try:
+        _wait_for(tmp_path / "server.pid")
+        server = int((tmp_path / "server.pid").read_text())
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stop(tmp_path)
+    assert process.returncode == code
+    assert stderr.strip().splitlines()[-1] == "ecskit local: interrupted"
+    assert _gone(server)
+    assert running(tmp_path) is None
+    assert not (tmp_path / "server.pid").exists()
+
+
+def test_a_stale_pid_of_another_process_is_never_signalled(tmp_path: Path) -> None:
+    """The emulator died and the system gave its pid to an unrelated process: ``stop`` must
+    not kill it (the recorded start time does not match) and forgets the stale files."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "server.pid").write_text(str(other.pid))
+        (tmp_path / "server.port").write_text(str(free_port()))
+        (tmp_path / "server.started").write_text("1")  # the dead emulator's start time
+        assert running(tmp_path) is None
+        assert stop(tmp_path) is None
+        assert other.poll() is None, "stop signalled an unrelated process"
+        assert not (tmp_path / "server.pid").exists()
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_start_stop_cli_round_trip(tmp_path: Path) -> None:

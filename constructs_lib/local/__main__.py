@@ -9,6 +9,7 @@ line on stderr (``ecskit local: ...``) and exit 1; usage errors exit 2.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         if args.cmd == "serve":
             return serve(args.port)
         if args.cmd == "start":
+            _interrupt_on_termination()
             emulator = start(args.port, state_dir=state)
             print(f"emulator: running on {emulator.endpoint} (pid {emulator.pid})")
             print(
@@ -108,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         from constructs_lib.local import deploy as deploying  # noqa: PLC0415 - boto3 on demand
 
         if args.cmd == "deploy":
-            args.port = args.port or free_port()
+            _interrupt_on_termination()
+            current = running(state)  # deploy reuses it: name its port, not --port
+            args.port = current.port if current else args.port or free_port()
             print(
                 f"ecskit deploy: target local (moto server on http://localhost:{args.port}, "
                 "no AWS account used)",
@@ -130,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
             )
             return 0 if result.status_exit_code == 0 else 1
         if args.cmd == "destroy":
+            _interrupt_on_termination()
             print("ecskit destroy: target local (moto server)", flush=True)
             deploying.destroy(args.env, state_dir=state, echo=_echo)
             return 0
@@ -140,6 +145,18 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         print("ecskit local: interrupted", file=sys.stderr)
         return 130
     return 2  # pragma: no cover - argparse requires a command
+
+
+def _interrupt_on_termination() -> None:
+    """SIGTERM (a CI job's timeout) and SIGHUP (the terminal closed) end ``start``, ``deploy``
+    and ``destroy`` like Ctrl-C: as an exception, so an emulator this call started is stopped,
+    not orphaned (it runs in its own session and gets neither signal)."""
+
+    def interrupt(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler API
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
 
 
 def _echo(line: str) -> None:

@@ -4,7 +4,8 @@
 the environment once into ``<state dir>/cdk.out.<env>`` (or take a given cloud assembly),
 ``cdk bootstrap`` each region, ``cdk deploy --all --require-approval never --app <assembly>``,
 then ``ecskit status`` on every deployed service. The emulator stays up for the developer;
-``destroy`` (or ``stop``) ends it. A failure stops an emulator this call started.
+``destroy`` (or ``stop``) ends it. A failure stops an emulator this call started. A running
+emulator is reused only while it has none of the stacks (moto cannot update them).
 """
 
 from __future__ import annotations
@@ -68,10 +69,24 @@ def _cli_env(emulator: Emulator, region: str, cdk: str) -> dict[str, str]:
     return env
 
 
+CLI_TIMEOUT = 600.0
+"""Seconds one CDK CLI command may take against the emulator (the dev app needs ~15 s): a
+command that waits for something moto never does fails instead of hanging."""
+
+
 def _run(argv: list[str], env: dict[str, str], what: str, echo: Printer | None) -> None:
     """Run a CDK CLI command; its output goes to ``echo`` (line by line) or is kept for the
-    error message. Raises :class:`LocalEmulatorError` on a non-zero exit."""
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    error message. Raises :class:`LocalEmulatorError` on a non-zero exit or after
+    ``CLI_TIMEOUT`` seconds (the command is killed)."""
+    try:
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, check=False, timeout=CLI_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise LocalEmulatorError(
+            f"{what}: no result after {CLI_TIMEOUT:.0f} s against the emulator; stopped it "
+            "(a moto gap: see constructs_lib/local/patches.py)"
+        ) from None
     output = (result.stdout + result.stderr).strip()
     if echo is not None and output:
         for line in output.splitlines():
@@ -106,6 +121,25 @@ def read_assembly(assembly: Path) -> tuple[list[str], str]:
     if len(regions) != 1:
         raise LocalEmulatorError(f"app: stacks in regions {sorted(regions)}; expected exactly one")
     return stacks, regions.pop()
+
+
+def _refuse_redeploy(emulator: Emulator, region: str, stacks: list[str]) -> None:
+    """moto cannot update a deployed stack of this app (its update path fails on the stacks'
+    SSM parameters; the CDK CLI only skips a stack when nothing may have changed): a second
+    deploy into the same emulator is refused up front instead of failing half-way."""
+    import boto3  # noqa: PLC0415 - only when reusing an emulator
+
+    cfn = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    ).client("cloudformation", endpoint_url=emulator.endpoint)
+    deployed = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+    for stack in stacks:
+        if stack in deployed:
+            raise LocalEmulatorError(
+                f"stack {stack}: already deployed in the running emulator ({emulator.endpoint}, "
+                f"pid {emulator.pid}); moto cannot update a deployed stack: run make destroy "
+                "(or python -m constructs_lib.local stop), then deploy again"
+            )
 
 
 def _services(emulator: Emulator, region: str, stacks: list[str]) -> dict[str, list[str]]:
@@ -156,12 +190,13 @@ def deploy(
     timings: dict[str, float] = {}
     began = time.monotonic()
     if emulator is None:
-        emulator = start(port, state_dir=state)
-        say(f"emulator: started {emulator.endpoint} (pid {emulator.pid})")
-    else:
-        say(f"emulator: reusing the one running on {emulator.endpoint} (pid {emulator.pid})")
-    timings["start"] = time.monotonic() - began
+        emulator = start(port, state_dir=state)  # stops its server itself when it fails
     try:
+        if started_here:
+            say(f"emulator: started {emulator.endpoint} (pid {emulator.pid})")
+        else:
+            say(f"emulator: reusing the one running on {emulator.endpoint} (pid {emulator.pid})")
+        timings["start"] = time.monotonic() - began
         cdk = cdk_executable()
         if app is None:
             app = state / f"cdk.out.{env_name}"
@@ -175,6 +210,8 @@ def deploy(
             )
             timings["synth"] = time.monotonic() - tick
         stacks, region = read_assembly(app)
+        if not started_here:
+            _refuse_redeploy(emulator, region, stacks)
         env = _cli_env(emulator, region, cdk)
         tick = time.monotonic()
         say(f"cdk bootstrap aws://{ACCOUNT_ID}/{region}")
@@ -218,7 +255,6 @@ def deploy(
 def _status(emulator: Emulator, region: str, stacks: list[str], say: Printer) -> int:
     from constructs_lib.runtime.cli import main as ecskit  # noqa: PLC0415 - after a deploy
 
-    code = 0
     saved = dict(os.environ)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_DEFAULT_PROFILE", None)
@@ -228,7 +264,6 @@ def _status(emulator: Emulator, region: str, stacks: list[str], say: Printer) ->
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return code
 
 
 def _status_calls(

@@ -1,15 +1,19 @@
 """Start, find and stop the emulator: a moto server process on 127.0.0.1 with the patches.
 
 State lives in a directory (default ``.ecskit-local/`` in the current directory, gitignored):
-``server.pid``, ``server.port``, ``server.log`` and ``env`` (``export`` lines for the CDK CLI
-and ``ecskit``: endpoint, fake credentials, no profile). ``start`` refuses a port in use and
-never leaves a half-started server behind; ``stop`` ends the process it started (by pid).
+``server.pid``, ``server.port``, ``server.started`` (the process's start time, so a pid the
+system has since given to another process is recognised as stale and never signalled),
+``server.log``, ``env`` (``export`` lines for the CDK CLI and ``ecskit``: endpoint, fake
+credentials, no profile) and ``lock`` (``start``/``stop`` of one state directory take turns).
+``start`` refuses a port in use and never leaves a half-started server behind (an error or
+Ctrl-C while it waits stops the server); ``stop`` ends the process ``start`` recorded (by pid).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import signal
 import socket
@@ -18,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,25 +100,57 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _started_at(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, ``/proc/<pid>/stat`` field 22; else
+    ``ps -o lstart=``), None if unknown. The same pid with another start time is another
+    process: the emulator died and the system reused its pid."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        started = subprocess.run(
+            ["ps", "-o", "lstart=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        ).stdout.strip()
+        return started or None
+    return None
+
+
 def running(state_dir: Path | None = None) -> Emulator | None:
-    """The emulator recorded in ``state_dir`` if its process is alive, else None (stale
-    files are removed)."""
+    """The emulator recorded in ``state_dir`` if its process is alive and is the one that was
+    started (same start time), else None (stale files are removed)."""
     state = state_dir or default_state_dir()
     try:
         pid = int((state / "server.pid").read_text())
         port = int((state / "server.port").read_text())
+        started = (state / "server.started").read_text().strip()
     except (FileNotFoundError, ValueError):
         return None
-    if not _pid_alive(pid):
+    if not _pid_alive(pid) or started != (_started_at(pid) or ""):
         _forget(state)
         return None
     return Emulator(pid=pid, port=port, state_dir=state)
 
 
 def _forget(state: Path) -> None:
-    for name in ("server.pid", "server.port", "env"):
+    for name in ("server.pid", "server.port", "server.started", "env"):
         with contextlib.suppress(FileNotFoundError):
             (state / name).unlink()
+
+
+@contextlib.contextmanager
+def _locked(state: Path) -> Iterator[None]:
+    """``start``/``stop`` of one state directory, one at a time (two ``make deploy`` at once
+    must not both start a server and leave one unrecorded)."""
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def free_port() -> int:
@@ -136,6 +173,17 @@ def _check_port(port: int) -> None:
                     f"another port (make deploy PORT=<port>, or --port)"
                 ) from None
             raise LocalEmulatorError(f"port {port}: cannot listen on {HOST}: {exc}") from None
+    # The endpoint says `localhost`, which the CDK CLI (Node) may resolve to ::1 first: a
+    # server there would answer in the emulator's place.
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("::1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LocalEmulatorError(
+                    f"port {port}: already in use on ::1 (localhost); stop what listens there "
+                    f"or pick another port (make deploy PORT=<port>, or --port)"
+                ) from None
 
 
 def _answers(port: int) -> bool:
@@ -168,10 +216,16 @@ def start(
     port and ``env`` file to ``state_dir`` (default :func:`default_state_dir`).
 
     Raises :class:`LocalEmulatorError` (nothing left running) if an emulator already runs from
-    ``state_dir``, the port is in use, or the server exits or does not answer in time.
+    ``state_dir``, the port is in use, or the server exits or does not answer in time; on any
+    other exception while waiting (Ctrl-C) the server is stopped too and the exception goes on.
     ``command`` replaces the server command line (tests use it to simulate a broken server).
     """
     state = state_dir or default_state_dir()
+    with _locked(state):
+        return _start(port, state, timeout, command)
+
+
+def _start(port: int, state: Path, timeout: float, command: list[str] | None) -> Emulator:
     current = running(state)
     if current is not None:
         raise LocalEmulatorError(
@@ -180,7 +234,6 @@ def start(
         )
     port = port or free_port()
     _check_port(port)
-    state.mkdir(parents=True, exist_ok=True)
     log = state / "server.log"
     argv = command or [sys.executable, "-m", "constructs_lib.local", "serve", "--port", str(port)]
     with log.open("w") as log_stream:
@@ -192,27 +245,30 @@ def start(
             start_new_session=True,  # Ctrl-C in the terminal does not reach it; stop does
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    deadline = time.monotonic() + timeout
-    while not _answers(port):
-        if process.poll() is not None:
-            _forget(state)
-            raise LocalEmulatorError(
-                f"emulator: the server exited with code {process.returncode} before answering "
-                f"on port {port}: {_log_tail(log) or 'no output'} (log: {log})"
-            )
-        if time.monotonic() > deadline:
-            _children[process.pid] = process
-            _terminate(process.pid)
-            _forget(state)
-            raise LocalEmulatorError(
-                f"emulator: no answer on port {port} after {timeout:.0f} s; server stopped "
-                f"(log: {log})"
-            )
-        time.sleep(0.1)
     _children[process.pid] = process  # kept (and reaped by stop) while it runs
-    emulator = Emulator(pid=process.pid, port=port, state_dir=state)
-    (state / "server.pid").write_text(str(process.pid))
+    # Recorded at once: if this process is killed while waiting, `stop` still finds the server.
+    (state / "server.started").write_text(_started_at(process.pid) or "")
     (state / "server.port").write_text(str(port))
+    (state / "server.pid").write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    try:
+        while not _answers(port):
+            if process.poll() is not None:
+                raise LocalEmulatorError(
+                    f"emulator: the server exited with code {process.returncode} before "
+                    f"answering on port {port}: {_log_tail(log) or 'no output'} (log: {log})"
+                )
+            if time.monotonic() > deadline:
+                raise LocalEmulatorError(
+                    f"emulator: no answer on port {port} after {timeout:.0f} s; server stopped "
+                    f"(log: {log})"
+                )
+            time.sleep(0.1)
+    except BaseException:  # an error, or Ctrl-C while waiting: no half-started server stays
+        _terminate(process.pid)
+        _forget(state)
+        raise
+    emulator = Emulator(pid=process.pid, port=port, state_dir=state)
     exports = (
         "".join(f"export {k}={v}\n" for k, v in emulator_env(port, state).items())
         + "unset AWS_PROFILE AWS_DEFAULT_PROFILE\n"
@@ -225,17 +281,19 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def _terminate(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM the process, SIGKILL after ``grace`` seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+    """SIGTERM the process, SIGKILL after ``grace`` seconds (a child of this process that has
+    already exited and been reaped is not signalled: its pid may belong to another process)."""
     child = _children.pop(pid, None)
     if child is not None:
+        child.terminate()  # no signal once reaped
         try:
             child.wait(grace)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
         return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while _pid_alive(pid):
         if time.monotonic() > deadline:
@@ -250,12 +308,13 @@ def stop(state_dir: Path | None = None) -> Emulator | None:
     remove its pid/port/env files. Returns what was stopped, None if nothing ran. Everything
     deployed into it is gone: moto keeps its state in memory."""
     state = state_dir or default_state_dir()
-    emulator = running(state)
-    if emulator is None:
-        return None
-    _terminate(emulator.pid)
-    _forget(state)
-    return emulator
+    with _locked(state):
+        emulator = running(state)
+        if emulator is None:
+            return None
+        _terminate(emulator.pid)
+        _forget(state)
+        return emulator
 
 
 def serve(port: int) -> int:
