@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -166,8 +165,7 @@ def synthesize(app: Any) -> Any:
         message = str(exc)
         if not message.startswith("ValidationFailed"):
             raise
-        found = re.search(r"found in: (\S+)", message)
-        where = found[1] if found else "the cloud assembly"
+        where = Path(app.outdir).resolve() / REPORT_FILE
         print(
             "ecskit: cdk-nag: unacknowledged finding(s), listed above (report: "
             f"{where}); fix them in the constructs, or acknowledge one with a reason in "

@@ -184,7 +184,7 @@ def test_a_finding_is_one_line_from_main_not_a_traceback(
     assert synthesize(app) is None
     err = capsys.readouterr().err
     [line] = [ln for ln in err.splitlines() if ln.startswith("ecskit:")]
-    assert f"{Path(app.outdir) / 'validation-report.json'}" in line
+    assert f"(report: {Path(app.outdir).resolve() / 'validation-report.json'})" in line
     assert "stacks/compliance.py" in line
     assert "Traceback" not in err
 
