@@ -67,8 +67,8 @@ endif
 test: setup  ## Run the whole test suite (offline: synth, assertions, moto)
 	$(BIN)/python -m pytest
 
-snapshot-update: setup  ## Re-record the template snapshots (tests/__snapshots__) after an intended change
-	$(BIN)/python -m pytest -n 0 --snapshot-update tests/test_app.py
+snapshot-update: setup  ## Re-record the dev and prod template snapshots (tests/__snapshots__) after an intended change
+	$(BIN)/python -m pytest -n 0 --snapshot-update tests/test_app.py tests/test_app_prod.py
 
 guard-update: setup  ## Re-record the replacement-guard baselines (replacement-guard/<env>/) of dev and prod
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

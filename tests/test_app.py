@@ -222,8 +222,11 @@ def test_cdk_cli_rejects_unknown_environment(tmp_path: Path) -> None:
 
 def test_readme_commands_have_make_targets() -> None:
     readme = (ROOT / "README.md").read_text()
-    targets = set(re.findall(r"^\s*make ([a-z-]+)", readme, flags=re.MULTILINE))
-    assert {"synth", "test"} <= targets
+    top = readme.split("## Two commands", 1)[1].split("```")[1]
+    # The two set-up commands: the main job and the tests.
+    assert re.findall(r"^make ([a-z-]+)", top, flags=re.MULTILINE) == ["deploy", "test"]
+    targets = set(re.findall(r"(?:^\s*|`)make ([a-z-]+)", readme, flags=re.MULTILINE))
+    assert {"deploy", "test", "synth", "report", "destroy", "diff"} <= targets
     for target in sorted(targets):
         dry_run = subprocess.run(
             ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.conftest import assert_tagged
@@ -194,3 +195,15 @@ def test_prod_synth_has_no_warnings(prod_manifest: dict[str, Any]) -> None:
         if entry["type"] in ("aws:cdk:warning", "aws:cdk:error")
     ]
     assert found == []
+
+
+PROD_STACKS = ["ecskit-prod-Network", "ecskit-prod-Platform", "ecskit-prod-Services"]
+
+
+@pytest.mark.parametrize("stack", PROD_STACKS)
+def test_prod_stack_snapshot(
+    prod_templates: dict[str, Template], template_snapshot: Any, stack: str
+) -> None:
+    """The whole prod template, logical ids included (asset hashes normalised); accept an
+    intended change with ``make snapshot-update``."""
+    assert prod_templates[stack].to_json() == template_snapshot
