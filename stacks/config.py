@@ -247,39 +247,12 @@ class ClusterConfig(_Model):
                 raise _fail(
                     f"ec2_capacity.{i}.name", name, f"ec2_capacity names must be distinct: {names}"
                 )
-        known = self.provider_names
-        strategy = self.default_capacity_provider_strategy
-        where = "default_capacity_provider_strategy"
-        providers = [s.provider for s in strategy]
-        for i, share in enumerate(strategy):
-            if share.provider not in known:
-                raise _fail(
-                    f"{where}.{i}.provider",
-                    share.provider,
-                    f"the cluster has no such capacity provider; use one of {known}",
-                )
-            if share.provider in providers[:i]:
-                raise _fail(f"{where}.{i}.provider", share.provider, f"named twice in {providers}")
-        if strategy and not any(s.weight for s in strategy):
-            raise _fail(
-                f"{where}.0.weight", strategy[0].weight, "at least one weight must be above 0"
-            )
-        kinds = [s.provider in ("FARGATE", "FARGATE_SPOT") for s in strategy]
-        for i, share in enumerate(strategy):
-            if kinds[i] != kinds[0]:
-                raise _fail(
-                    f"{where}.{i}.provider",
-                    share.provider,
-                    f"{where} mixes Fargate and EC2 capacity providers; ECS accepts one kind "
-                    "per strategy",
-                )
-        based = [i for i, s in enumerate(strategy) if s.base]
-        if len(based) > 1:
-            raise _fail(
-                f"{where}.{based[1]}.base",
-                strategy[based[1]].base,
-                f"at most one entry of {where} may set base",
-            )
+        _check_strategy(
+            "default_capacity_provider_strategy",
+            self.default_capacity_provider_strategy,
+            self.provider_names,
+            subject="default_capacity_provider_strategy",
+        )
         return self
 
 
@@ -1079,35 +1052,10 @@ class EnvironmentConfig(_Model):
             if capacity is not None
             else "cluster.default_capacity_provider_strategy"
         )
-        known = self.cluster.provider_names
         if not shares:
             raise _fail(at, shares, "must name at least one capacity provider")
         providers = [s.provider for s in shares]
-        for i, provider in enumerate(providers):
-            if provider not in known:
-                raise _fail(
-                    f"{at}.{i}.provider",
-                    provider,
-                    f"the cluster has no such capacity provider; use one of {known}",
-                )
-            if provider in providers[:i]:
-                raise _fail(f"{at}.{i}.provider", provider, f"named twice in {providers}")
-        based = [i for i, s in enumerate(shares) if s.base]
-        if len(based) > 1:
-            raise _fail(
-                f"{at}.{based[1]}.base", shares[based[1]].base, "at most one entry may set base"
-            )
-        if not any(s.weight for s in shares):
-            raise _fail(f"{at}.0.weight", shares[0].weight, "at least one weight must be above 0")
-        kinds = [p in ("FARGATE", "FARGATE_SPOT") for p in providers]
-        for i, provider in enumerate(providers):
-            if kinds[i] != kinds[0]:
-                raise _fail(
-                    f"{at}.{i}.provider",
-                    provider,
-                    "mixes Fargate and EC2 capacity providers in one strategy; ECS accepts "
-                    "one kind per strategy",
-                )
+        kinds = _check_strategy(at, shares, self.cluster.provider_names)
         if not kinds[0]:
             for provider in providers:
                 _check(
@@ -1185,6 +1133,46 @@ _UNSET: Any = object()
 # A shared rule's message: ``<prop> must be <allowed>, got <value>`` (``invalid()``), where prop
 # is a dotted path relative to the caller's (``[i]`` for list items, "" for the field itself).
 _RULE_MESSAGE = re.compile(r"^([\w.\[\]-]*) (must .*)$", re.DOTALL)
+
+
+def _check_strategy(
+    at: str, shares: list[CapacityShareConfig], known: list[str], *, subject: str | None = None
+) -> list[bool]:
+    """The rules of one capacity provider strategy at key path ``at`` (the cluster's default
+    or a service's ``capacity``): every provider known to the cluster and named once, at most
+    one ``base``, some weight above 0, one kind (Fargate or EC2). Returns, per entry, whether
+    it is a Fargate provider. ``subject`` names the strategy in the messages (the cluster's
+    default strategy says which one it is; a service's problems are at its ``capacity``)."""
+    providers = [share.provider for share in shares]
+    for i, provider in enumerate(providers):
+        if provider not in known:
+            raise _fail(
+                f"{at}.{i}.provider",
+                provider,
+                f"the cluster has no such capacity provider; use one of {known}",
+            )
+        if provider in providers[:i]:
+            raise _fail(f"{at}.{i}.provider", provider, f"named twice in {providers}")
+    based = [i for i, share in enumerate(shares) if share.base]
+    if len(based) > 1:
+        entry = f"entry of {subject}" if subject else "entry"
+        raise _fail(
+            f"{at}.{based[1]}.base", shares[based[1]].base, f"at most one {entry} may set base"
+        )
+    if shares and not any(share.weight for share in shares):
+        raise _fail(f"{at}.0.weight", shares[0].weight, "at least one weight must be above 0")
+    kinds = [provider in ("FARGATE", "FARGATE_SPOT") for provider in providers]
+    for i, provider in enumerate(providers):
+        if kinds[i] != kinds[0]:
+            mixes = (
+                f"{subject} mixes Fargate and EC2 capacity providers"
+                if subject
+                else "mixes Fargate and EC2 capacity providers in one strategy"
+            )
+            raise _fail(
+                f"{at}.{i}.provider", provider, f"{mixes}; ECS accepts one kind per strategy"
+            )
+    return kinds
 
 
 def _check(
