@@ -783,6 +783,13 @@ def build_graph(stacks: Sequence[StackTemplate]) -> ArchitectureGraph:
         target = ref.first(stack, cp)
         return nid(target) if target else None
 
+    def strategy_edges(stack: str, user: str, strategy: list[Any]) -> None:
+        """Edges from ``user`` (a service or schedule) to each capacity provider it uses."""
+        for item in strategy:
+            cp = capacity_node(stack, item.get("CapacityProvider"))
+            if cp is not None:
+                graph.add_edge(user, cp, _strategy_label(item, strategy))
+
     # Load balancers, listeners, target groups and rules.
     for stack, lid, res in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]:
         p = props(res)
@@ -926,11 +933,7 @@ def build_graph(stacks: Sequence[StackTemplate]) -> ArchitectureGraph:
                 service_of_tg[alt] = (stack.name, lid)
                 graph.add_edge(nid(alt), node, "blue/green alternate", dashed=True)
         task_definition(ref.first(stack.name, p.get("TaskDefinition")), node)
-        strategy = p.get("CapacityProviderStrategy", [])
-        for item in strategy:
-            cp = capacity_node(stack.name, item.get("CapacityProvider"))
-            if cp is not None:
-                graph.add_edge(node, cp, _strategy_label(item, strategy))
+        strategy_edges(stack.name, node, p.get("CapacityProviderStrategy", []))
         if not p.get("CapacityProviderStrategy"):
             cluster = ref.first(stack.name, p.get("Cluster"))
             if cluster is not None:
@@ -967,11 +970,7 @@ def build_graph(stacks: Sequence[StackTemplate]) -> ArchitectureGraph:
         for t in ecs_targets:
             ecs = t["EcsParameters"]
             task_definition(ref.first(stack.name, ecs.get("TaskDefinitionArn")), node)
-            strategy = ecs.get("CapacityProviderStrategy", [])
-            for item in strategy:
-                cp = capacity_node(stack.name, item.get("CapacityProvider"))
-                if cp is not None:
-                    graph.add_edge(node, cp, _strategy_label(item, strategy))
+            strategy_edges(stack.name, node, ecs.get("CapacityProviderStrategy", []))
             dlq = ref.first(stack.name, t.get("DeadLetterConfig", {}).get("Arn"))
             if dlq is not None:
                 graph.add_edge(node, nid(dlq), "failed runs", dashed=True)
