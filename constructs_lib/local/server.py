@@ -163,27 +163,23 @@ def free_port() -> int:
 def _check_port(port: int) -> None:
     if not 0 < port < 65536:
         raise LocalEmulatorError(f"port: got {port}; give a TCP port between 1 and 65535")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    # The endpoint says `localhost`, which the CDK CLI (Node) may resolve to ::1 first: a
+    # server there would answer in the emulator's place. A machine without IPv6 is fine.
+    for family, host, where, required in (
+        (socket.AF_INET, HOST, HOST, True),
+        (socket.AF_INET6, "::1", "::1 (localhost)", False),
+    ):
         try:
-            sock.bind((HOST, port))
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise LocalEmulatorError(
-                    f"port {port}: already in use on {HOST}; stop what listens there or pick "
+                    f"port {port}: already in use on {where}; stop what listens there or pick "
                     f"another port (make deploy PORT=<port>, or --port)"
                 ) from None
-            raise LocalEmulatorError(f"port {port}: cannot listen on {HOST}: {exc}") from None
-    # The endpoint says `localhost`, which the CDK CLI (Node) may resolve to ::1 first: a
-    # server there would answer in the emulator's place.
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("::1", port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise LocalEmulatorError(
-                    f"port {port}: already in use on ::1 (localhost); stop what listens there "
-                    f"or pick another port (make deploy PORT=<port>, or --port)"
-                ) from None
+            if required:
+                raise LocalEmulatorError(f"port {port}: cannot listen on {host}: {exc}") from None
 
 
 def _answers(port: int) -> bool:
